@@ -1,0 +1,229 @@
+/**
+ * Configuration: environment variables parsed once by one zod schema (DESIGN.md §3).
+ * Nothing else in the code base reads process.env.
+ */
+import * as z from 'zod'
+import { isPlane, PLANES, type Plane } from './planes.ts'
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+
+const bool = z
+  .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1')
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { error: 'must be a whole number' })
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .min(min, { error: `must be at least ${min}` })
+        .max(max, { error: `must be at most ${max}` }),
+    )
+
+const postgresUrl = z.string().refine(
+  (v) => {
+    try {
+      return ['postgres:', 'postgresql:'].includes(new URL(v).protocol)
+    } catch {
+      return false
+    }
+  },
+  { error: 'must be a postgres:// or postgresql:// URL' },
+)
+
+const publicUrl = z.string().transform((v, ctx) => {
+  let url: URL
+  try {
+    url = new URL(v)
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be an absolute http(s) URL' })
+    return z.NEVER
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    ctx.addIssue({ code: 'custom', message: 'must be an absolute http(s) URL' })
+    return z.NEVER
+  }
+  if (url.search || url.hash || url.username || url.password) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must not carry credentials, a query or a fragment (it is the issuer)',
+    })
+    return z.NEVER
+  }
+  // An issuer has no trailing slash (OIDC Discovery §4.3 compares it exactly).
+  return url.href.replace(/\/$/, '')
+})
+
+const planes = z.string().transform((v, ctx) => {
+  const names = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  const unknown = names.filter((n) => !isPlane(n))
+  if (unknown.length > 0 || names.length === 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `unknown plane ${unknown.map((u) => `'${u}'`).join(', ') || "''"} (expected a comma list of ${PLANES.join(', ')})`,
+    })
+    return z.NEVER
+  }
+  return [...new Set(names as Plane[])]
+})
+
+const masterKey = z.string().transform((v, ctx) => {
+  const bytes = /^[A-Za-z0-9+/]+={0,2}$/.test(v) ? Buffer.from(v, 'base64') : undefined
+  if (bytes?.length !== 32) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be 32 random bytes in base64 (got ${bytes ? `${bytes.length} bytes` : 'something that is not base64'}); generate one with: openssl rand -base64 32`,
+    })
+    return z.NEVER
+  }
+  return bytes
+})
+
+const EnvSchema = z
+  .object({
+    NODE_ENV: z.enum(['production', 'development', 'test']).default('production'),
+    DATABASE_URL: postgresUrl,
+    DATABASE_MIGRATION_URL: postgresUrl.optional(),
+    DATABASE_LISTEN_URL: postgresUrl.optional(),
+    DATABASE_POOL_MAX: int(1, 1000).default(10),
+    DATABASE_STATEMENT_TIMEOUT_MS: int(100, 600_000).default(5000),
+    DATABASE_CONNECT_TIMEOUT_MS: int(100, 60_000).default(5000),
+    DATABASE_RUNTIME_ROLE: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: 'must be a plain PostgreSQL role name' })
+      .default('zenoauth_runtime'),
+    PUBLIC_URL: publicUrl.optional(),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PORT: int(0, 65535).default(8080),
+    PLANES: planes.default([...PLANES]),
+    MASTER_KEY: masterKey.optional(),
+    LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+    ACCESS_LOG: bool.default(true),
+    TRUST_PROXY_HOPS: int(0, 10).default(0),
+    MIGRATE_ON_START: bool.default(true),
+    BODY_LIMIT_BYTES: int(1024, 16 * 1024 * 1024).default(256 * 1024),
+    SHUTDOWN_TIMEOUT_MS: int(0, 300_000).default(25_000),
+    READINESS_CACHE_MS: int(0, 60_000).default(1000),
+  })
+  .superRefine((env, ctx) => {
+    const production = env.NODE_ENV === 'production'
+    if (production && !env.MASTER_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MASTER_KEY'],
+        message:
+          'is required when NODE_ENV is production (32 random bytes in base64: openssl rand -base64 32)',
+      })
+    }
+    if (production && !env.PUBLIC_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PUBLIC_URL'],
+        message: 'is required when NODE_ENV is production',
+      })
+    }
+  })
+
+type Env = z.output<typeof EnvSchema>
+
+export interface Config {
+  readonly env: Env['NODE_ENV']
+  readonly database: {
+    readonly url: string
+    readonly migrationUrl: string
+    readonly listenUrl: string
+    readonly poolMax: number
+    readonly statementTimeoutMs: number
+    readonly connectTimeoutMs: number
+    readonly runtimeRole: string
+  }
+  readonly publicUrl: string
+  readonly host: string
+  readonly port: number
+  readonly planes: readonly Plane[]
+  /** 32 bytes. Outside production an unset MASTER_KEY gets a fixed development key. */
+  readonly masterKey: Buffer
+  readonly masterKeyIsDevelopmentKey: boolean
+  readonly logLevel: Env['LOG_LEVEL']
+  readonly accessLog: boolean
+  /** How many proxies in front append to X-Forwarded-For; 0 trusts only the socket address. */
+  readonly trustProxyHops: number
+  readonly migrateOnStart: boolean
+  readonly bodyLimitBytes: number
+  readonly shutdownTimeoutMs: number
+  readonly readinessCacheMs: number
+}
+
+/** Thrown by loadConfig; `problems` holds one line per bad variable, each naming it. */
+export class ConfigError extends Error {
+  readonly code = 'ERR_CONFIG'
+  readonly problems: readonly string[]
+  constructor(problems: readonly string[]) {
+    super(problems.join('\n'))
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}
+
+// A fixed key outside production keeps `npm start` zero-setup; production refuses to run without one.
+const DEVELOPMENT_MASTER_KEY = Buffer.alloc(32, 0x5a)
+
+/**
+ * Parses the environment once into a frozen Config.
+ * @throws ConfigError naming every missing or malformed variable.
+ */
+export function loadConfig(source: Readonly<Record<string, string | undefined>>): Config {
+  // An empty variable counts as unset, as shells and manifests commonly leave them.
+  const input = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''))
+  const parsed = EnvSchema.safeParse(input)
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? 'environment')
+        const message =
+          issue.code === 'invalid_type' && input[name] === undefined ? 'is required' : issue.message
+        return `${name}: ${message}`
+      }),
+    )
+  }
+  const env = parsed.data
+  const publicUrl = env.PUBLIC_URL ?? `http://localhost:${env.PORT}`
+  return deepFreeze({
+    env: env.NODE_ENV,
+    database: {
+      url: env.DATABASE_URL,
+      migrationUrl: env.DATABASE_MIGRATION_URL ?? env.DATABASE_URL,
+      listenUrl: env.DATABASE_LISTEN_URL ?? env.DATABASE_URL,
+      poolMax: env.DATABASE_POOL_MAX,
+      statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
+      connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
+      runtimeRole: env.DATABASE_RUNTIME_ROLE,
+    },
+    publicUrl,
+    host: env.HOST,
+    port: env.PORT,
+    planes: env.PLANES,
+    masterKey: env.MASTER_KEY ?? DEVELOPMENT_MASTER_KEY,
+    masterKeyIsDevelopmentKey: env.MASTER_KEY === undefined,
+    logLevel: env.LOG_LEVEL,
+    accessLog: env.ACCESS_LOG,
+    trustProxyHops: env.TRUST_PROXY_HOPS,
+    migrateOnStart: env.MIGRATE_ON_START,
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    readinessCacheMs: env.READINESS_CACHE_MS,
+  })
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const v of Object.values(value)) {
+    if (v && typeof v === 'object' && !Buffer.isBuffer(v)) deepFreeze(v)
+  }
+  return Object.freeze(value)
+}

@@ -1,0 +1,152 @@
+/**
+ * App composition (DESIGN.md §1): the routes of the planes in PLANES, health and metrics,
+ * one request-context middleware and one error serializer. A route of a plane that is not
+ * mounted is never registered, so it answers exactly as an unknown path does.
+ */
+import { randomUUID } from 'node:crypto'
+import { type Context, Hono } from 'hono'
+import type { Logger } from '../log.ts'
+import type { Runtime } from '../runtime.ts'
+import type { HandlerContext, HttpMethod, RequestMeta, RouteEntry } from './define-function.ts'
+import { methodNotAllowed, notFound } from './errors.ts'
+import { mountHealth } from './health.ts'
+import { decodeBody, decodeParameters, readBody, validate } from './parse-request.ts'
+import { dialectOfPath, type ErrorDialect, errorResponse, toHttpError } from './serialize-error.ts'
+
+export interface AppVariables {
+  requestId: string
+  log: Logger
+  dialect: ErrorDialect
+  /** Route pattern and plane, the labels of the request metrics. */
+  route: string
+  plane: string
+  request: RequestMeta
+}
+export type AppEnv = { Variables: AppVariables }
+export type App = Hono<AppEnv>
+
+// Accepted as given when it looks like an id, never when it could smuggle anything into logs.
+const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/
+const BODYLESS = new Set(['GET', 'HEAD', 'DELETE'])
+
+export function createApp(runtime: Runtime, routes: readonly RouteEntry[]): App {
+  const app = new Hono<AppEnv>()
+  app.use(requestContext(runtime))
+  mountHealth(app, runtime)
+
+  const mounted = routes.filter((r) => runtime.config.planes.includes(r.plane))
+  const methodsByPath = new Map<string, Set<HttpMethod>>()
+  for (const entry of mounted) {
+    app.on([...entry.methods], entry.path, invokeFunction(runtime, entry))
+    const methods = methodsByPath.get(entry.path) ?? new Set()
+    for (const m of entry.methods) methods.add(m)
+    methodsByPath.set(entry.path, methods)
+  }
+  // Registered after every method handler, so they only catch the other methods.
+  for (const [path, methods] of methodsByPath) {
+    const allow = [...methods, ...(methods.has('GET') ? ['HEAD'] : [])]
+    app.all(path, (c) => {
+      c.set('dialect', dialectOfPath(path))
+      throw methodNotAllowed(allow)
+    })
+  }
+
+  app.notFound(() => errorResponse(notFound(), 'problem'))
+  app.onError((err, c) =>
+    errorResponse(toHttpError(err, c.var.log ?? runtime.log), c.var.dialect ?? 'problem'),
+  )
+  return app
+}
+
+function requestContext(runtime: Runtime) {
+  const { metrics, config } = runtime
+  return async (c: Context<AppEnv>, next: () => Promise<void>) => {
+    const started = performance.now()
+    const given = c.req.header('x-request-id')
+    const requestId = given && REQUEST_ID.test(given) ? given : randomUUID()
+    const log = runtime.log.child({ requestId })
+    c.set('requestId', requestId)
+    c.set('log', log)
+    c.set('request', {
+      requestId,
+      ip: clientIp(c, config.trustProxyHops),
+      userAgent: c.req.header('user-agent'),
+    })
+    await next()
+    c.header('x-request-id', requestId)
+    if (runtime.draining) c.header('connection', 'close')
+    const seconds = (performance.now() - started) / 1000
+    const route = c.var.route ?? 'unmatched'
+    const plane = c.var.plane ?? 'none'
+    metrics.observe(route, plane, c.req.method, c.res.status, seconds)
+    if (config.accessLog) {
+      // The path only: query strings can carry codes and tokens.
+      log.info(
+        {
+          method: c.req.method,
+          path: c.req.path,
+          route,
+          status: c.res.status,
+          ms: Math.round(seconds * 1e4) / 10,
+        },
+        'request',
+      )
+    }
+  }
+}
+
+function invokeFunction(runtime: Runtime, entry: RouteEntry) {
+  const { fn } = entry
+  const dialect = fn.errors ?? dialectOfPath(fn.path)
+  const bodyType = fn.bodyType ?? (dialect === 'oauth' ? 'form' : 'json')
+  return async (c: Context<AppEnv>) => {
+    c.set('dialect', dialect)
+    c.set('route', fn.path)
+    c.set('plane', entry.plane)
+    const org = await runtime.organizations.resolve(c.req.header('host'))
+    let params: unknown = c.req.param()
+    if (fn.params) {
+      const parsed = fn.params.safeParse(params)
+      if (!parsed.success) throw notFound()
+      params = parsed.data
+    }
+    const query = fn.query
+      ? validate(fn.query, decodeParameters(new URL(c.req.url).searchParams, fn.query, dialect), dialect)
+      : undefined
+    let body: unknown
+    if (fn.body && !BODYLESS.has(c.req.method)) {
+      const text = await readBody(c.req.raw, runtime.config.bodyLimitBytes)
+      body = validate(
+        fn.body,
+        decodeBody(text, c.req.header('content-type'), bodyType, fn.body, dialect),
+        dialect,
+      )
+    }
+    const ctx: HandlerContext<unknown, unknown, unknown> = {
+      body,
+      query,
+      params,
+      org,
+      db: { transaction: (work) => runtime.db.inOrganization(org.id, work) },
+      runtime,
+      log: c.var.log,
+      request: c.var.request,
+    }
+    return fn.handler(c, ctx as never)
+  }
+}
+
+/**
+ * The client's address. Behind `hops` trusted proxies it is the entry that many places from
+ * the right of X-Forwarded-For (each proxy appends the address it saw); otherwise the socket's.
+ */
+function clientIp(c: Context, hops: number): string | undefined {
+  const socket = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming
+    ?.socket?.remoteAddress
+  if (hops === 0) return socket
+  const forwarded = (c.req.header('x-forwarded-for') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  return forwarded[forwarded.length - hops] ?? socket
+}

@@ -1,0 +1,85 @@
+/**
+ * The function contract (DESIGN.md §2): every endpoint is one module whose default export is
+ * `defineFunction({...})`. The plane, method and path are literals so build.mjs can read
+ * them statically into the route table.
+ */
+import type { Context } from 'hono'
+import type * as z from 'zod'
+import type { Queryable } from '../db/database.ts'
+import type { Logger } from '../log.ts'
+import type { Plane } from '../planes.ts'
+import type { Runtime } from '../runtime.ts'
+import type { Organization } from '../tenancy.ts'
+import type { BodyType } from './parse-request.ts'
+import type { ErrorDialect } from './serialize-error.ts'
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+
+export interface RequestMeta {
+  readonly requestId: string
+  /** The client's address, after TRUST_PROXY_HOPS; undefined for in-process requests. */
+  readonly ip: string | undefined
+  readonly userAgent: string | undefined
+}
+
+/** The tenant's database: every transaction is scoped to the request's organization. */
+export interface TenantDatabase {
+  transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T>
+}
+
+export interface HandlerContext<B, Q, P> {
+  readonly body: B
+  readonly query: Q
+  readonly params: P
+  readonly org: Organization
+  readonly db: TenantDatabase
+  readonly runtime: Runtime
+  readonly log: Logger
+  readonly request: RequestMeta
+}
+
+type Output<S> = S extends z.ZodType ? z.output<S> : undefined
+type ParamsOutput<S> = S extends z.ZodType ? z.output<S> : Record<string, string>
+
+export interface FunctionDefinition<
+  B extends z.ZodType | undefined = z.ZodType | undefined,
+  Q extends z.ZodType | undefined = z.ZodType | undefined,
+  P extends z.ZodType | undefined = z.ZodType | undefined,
+> {
+  readonly plane: Plane
+  readonly method: HttpMethod | readonly HttpMethod[]
+  readonly path: string
+  /** Schema of the request body; a body that fails it is answered 400 in the route's dialect. */
+  readonly body?: B
+  /** How the body is encoded; OAuth endpoints default to form, the others to JSON. */
+  readonly bodyType?: BodyType
+  readonly query?: Q
+  /** Schema of the path parameters; a path that fails it is answered 404. */
+  readonly params?: P
+  /** Error dialect; by default from the path (see dialectOfPath). */
+  readonly errors?: ErrorDialect
+  readonly handler: (
+    c: Context,
+    ctx: HandlerContext<Output<B>, Output<Q>, ParamsOutput<P>>,
+  ) => Response | Promise<Response>
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the route table holds functions of every shape.
+export type AnyFunction = FunctionDefinition<any, any, any>
+
+export function defineFunction<
+  B extends z.ZodType | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
+  P extends z.ZodType | undefined = undefined,
+>(definition: FunctionDefinition<B, Q, P>): FunctionDefinition<B, Q, P> {
+  return definition
+}
+
+/** One row of functions/routes.gen.ts. */
+export interface RouteEntry {
+  readonly plane: Plane
+  readonly methods: readonly HttpMethod[]
+  readonly path: string
+  readonly file: string
+  readonly fn: AnyFunction
+}

@@ -1,0 +1,46 @@
+/**
+ * Prometheus metrics (prom-client), one registry per runtime: requests by route, plane,
+ * method and status; a latency histogram; the pool's connections; process metrics.
+ */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { PoolStats } from '../db/database.ts'
+
+export class Metrics {
+  readonly registry = new Registry()
+  readonly requests: Counter<'route' | 'plane' | 'method' | 'status'>
+  readonly duration: Histogram<'route' | 'plane' | 'method'>
+
+  constructor(poolStats: () => PoolStats) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'zenoauth_' })
+    this.requests = new Counter({
+      name: 'zenoauth_http_requests_total',
+      help: 'HTTP requests answered, by route pattern, plane, method and status.',
+      labelNames: ['route', 'plane', 'method', 'status'],
+      registers: [this.registry],
+    })
+    this.duration = new Histogram({
+      name: 'zenoauth_http_request_duration_seconds',
+      help: 'Time from request to response headers, by route pattern, plane and method.',
+      labelNames: ['route', 'plane', 'method'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [this.registry],
+    })
+    const pool = (name: string, help: string, pick: (s: PoolStats) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(pick(poolStats()))
+        },
+      })
+    pool('zenoauth_db_pool_in_use', 'Pool connections checked out.', (s) => s.total - s.idle)
+    pool('zenoauth_db_pool_idle', 'Pool connections open and idle.', (s) => s.idle)
+    pool('zenoauth_db_pool_waiting', 'Queries waiting for a pool connection.', (s) => s.waiting)
+  }
+
+  observe(route: string, plane: string, method: string, status: number, seconds: number): void {
+    this.requests.inc({ route, plane, method, status: String(status) })
+    this.duration.observe({ route, plane, method }, seconds)
+  }
+}

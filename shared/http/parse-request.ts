@@ -1,0 +1,187 @@
+/**
+ * Request parsing for function routes: the body read under the size limit, form and JSON
+ * decoding, and zod validation whose failures become errors in the route's dialect.
+ */
+import type * as z from 'zod'
+import {
+  type HttpError,
+  malformedBody,
+  OAuthError,
+  ProblemError,
+  payloadTooLarge,
+  ScimError,
+  unsupportedMediaType,
+} from './errors.ts'
+import type { ErrorDialect } from './serialize-error.ts'
+
+export type BodyType = 'form' | 'json'
+
+const MEDIA_TYPES: Record<BodyType, readonly string[]> = {
+  form: ['application/x-www-form-urlencoded'],
+  json: ['application/json', 'application/scim+json'],
+}
+
+/**
+ * Reads the whole body as text, refusing more than `limit` bytes whether or not the client
+ * announced a Content-Length.
+ * @throws HttpError 413 past the limit.
+ */
+export async function readBody(request: Request, limit: number): Promise<string> {
+  const announced = Number(request.headers.get('content-length') ?? '0')
+  if (announced > limit) throw payloadTooLarge(limit)
+  if (!request.body) return ''
+  const reader = request.body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined)
+      throw payloadTooLarge(limit)
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/** The media type of a Content-Type header, lower-cased, without parameters. */
+export function mediaTypeOf(contentType: string | undefined | null): string {
+  return (contentType ?? '').split(';')[0]!.trim().toLowerCase()
+}
+
+/**
+ * Decodes the body as `type`.
+ * @throws HttpError 415 for another media type, 400 for malformed JSON.
+ */
+export function decodeBody(
+  text: string,
+  contentType: string | undefined,
+  type: BodyType,
+  schema: z.ZodType,
+  dialect: ErrorDialect,
+): unknown {
+  const media = mediaTypeOf(contentType)
+  const empty = text.trim() === ''
+  if (!MEDIA_TYPES[type].includes(media) && !(empty && media === ''))
+    throw unsupportedMediaType(MEDIA_TYPES[type])
+  if (type === 'form') return decodeParameters(new URLSearchParams(text), schema, dialect)
+  if (empty) throw malformedBody('The request body is empty; a JSON value was expected.')
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw malformedBody('The request body is not valid JSON.')
+  }
+}
+
+/**
+ * Turns form or query parameters into an object for `schema`. RFC 6749 §3.1: parameters
+ * without a value are treated as omitted, and none may appear more than once, except those
+ * the schema declares as arrays (RFC 8707 `resource`, for instance).
+ * @throws HttpError 400 naming a repeated parameter.
+ */
+export function decodeParameters(
+  params: URLSearchParams,
+  schema: z.ZodType | undefined,
+  dialect: ErrorDialect,
+) {
+  const out: Record<string, string | string[]> = {}
+  for (const [key, value] of params) {
+    if (value === '') continue
+    if (schema && isArrayField(schema, key)) {
+      const list = (out[key] as string[] | undefined) ?? []
+      list.push(value)
+      out[key] = list
+    } else if (key in out) {
+      throw validationError(dialect, `\`${key}\` must not appear more than once`, [
+        { path: [key], message: 'duplicate' },
+      ])
+    } else {
+      out[key] = value
+    }
+  }
+  return out
+}
+
+/**
+ * Validates `input` with `schema`.
+ * @throws HttpError 400 in the route's dialect, its description naming the first bad field.
+ */
+export function validate<S extends z.ZodType>(schema: S, input: unknown, dialect: ErrorDialect): z.output<S> {
+  const result = schema.safeParse(input)
+  if (result.success) return result.data
+  const issues = result.error.issues
+  throw validationError(dialect, describeIssue(issues[0]!, input), issues)
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown): string {
+  const name = formatPath(issue.path)
+  if (issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined) {
+    return name ? `\`${name}\` is required` : 'a value is required'
+  }
+  if (issue.code === 'unrecognized_keys') {
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `\`${k}\``).join(', ')}`
+  }
+  return name ? `\`${name}\` ${lowerFirst(issue.message)}` : lowerFirst(issue.message)
+}
+
+function validationError(
+  dialect: ErrorDialect,
+  description: string,
+  issues: readonly { path: readonly PropertyKey[]; message: string }[],
+): HttpError {
+  switch (dialect) {
+    case 'oauth':
+      return new OAuthError('invalid_request', description)
+    case 'scim':
+      return new ScimError(400, description, 'invalidValue')
+    case 'problem':
+      return new ProblemError(400, 'validation_failed', description, {
+        title: 'Invalid request',
+        extensions: {
+          errors: issues.map((i) => ({
+            pointer: `/${i.path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/')}`,
+            detail: i.message,
+          })),
+        },
+      })
+  }
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
+    '',
+  )
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v = input
+  for (const p of path) {
+    if (v === null || typeof v !== 'object') return undefined
+    v = (v as Record<PropertyKey, unknown>)[p]
+  }
+  return v
+}
+
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1)
+}
+
+/** Whether `key` of an object schema is an array (possibly optional or defaulted). */
+function isArrayField(schema: z.ZodType, key: string): boolean {
+  const shape = (unwrap(schema) as { shape?: Record<string, z.ZodType> }).shape
+  const field = shape?.[key]
+  return field !== undefined && unwrap(field).def.type === 'array'
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s = schema
+  for (;;) {
+    const def = s.def as { type: string; innerType?: z.ZodType; in?: z.ZodType }
+    if (def.innerType) s = def.innerType
+    else if (def.type === 'pipe' && def.in) s = def.in
+    else return s
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The one error serializer. Whatever a handler or middleware throws becomes a response in
+ * the dialect of the route; anything that is not an HttpError is logged with the request id
+ * and answered as a generic 500 that says nothing of its cause.
+ */
+import type { Logger } from '../log.ts'
+import { HttpError, OAuthError, type OAuthErrorCode, ProblemError, ScimError, statusTitle } from './errors.ts'
+
+export type ErrorDialect = 'oauth' | 'problem' | 'scim'
+
+/** OAuth endpoints answer RFC 6749 errors, SCIM endpoints RFC 7644 errors, the rest RFC 9457. */
+export function dialectOfPath(path: string): ErrorDialect {
+  if (path.startsWith('/oauth/') || path.startsWith('/.well-known/')) return 'oauth'
+  if (path.startsWith('/scim/')) return 'scim'
+  return 'problem'
+}
+
+const internalError = () => new HttpError(500, 'internal_error', 'An unexpected error occurred.')
+
+/** Maps any thrown value to its HTTP error; unexpected values are logged first. */
+export function toHttpError(err: unknown, log: Logger): HttpError {
+  if (err instanceof HttpError) {
+    if (!err.expose) log.error({ err }, 'request failed')
+    return err
+  }
+  log.error({ err }, 'unexpected error')
+  return internalError()
+}
+
+export function errorResponse(err: HttpError, dialect: ErrorDialect): Response {
+  const detail = err.expose ? err.message : statusTitle(err.status)
+  const headers = new Headers(err.headers)
+  headers.set('cache-control', 'no-store')
+  let body: Record<string, unknown>
+  switch (dialect) {
+    case 'oauth':
+      headers.set('content-type', 'application/json')
+      body = { error: oauthCodeOf(err), error_description: detail }
+      break
+    case 'scim':
+      headers.set('content-type', 'application/scim+json')
+      body = {
+        schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
+        status: String(err.status),
+        ...(scimTypeOf(err) ? { scimType: scimTypeOf(err) } : {}),
+        detail,
+      }
+      break
+    case 'problem':
+      headers.set('content-type', 'application/problem+json')
+      body =
+        err instanceof ProblemError
+          ? {
+              type: err.type,
+              title: err.title,
+              status: err.status,
+              detail,
+              code: err.code,
+              ...err.extensions,
+            }
+          : {
+              type: 'about:blank',
+              title: statusTitle(err.status),
+              status: err.status,
+              detail,
+              code: err.code,
+            }
+      break
+  }
+  return new Response(JSON.stringify(body), { status: err.status, headers })
+}
+
+function oauthCodeOf(err: HttpError): OAuthErrorCode {
+  if (err instanceof OAuthError) return err.code
+  if (err.status === 429 || err.status === 503) return 'temporarily_unavailable'
+  if (err.status >= 500) return 'server_error'
+  return 'invalid_request'
+}
+
+function scimTypeOf(err: HttpError): string | undefined {
+  if (err instanceof ScimError) return err.scimType
+  if (err.code === 'malformed_body') return 'invalidSyntax'
+  return undefined
+}

@@ -1,0 +1,57 @@
+/**
+ * The listening server and its orderly shutdown (DESIGN.md §3): on SIGTERM stop accepting,
+ * finish in-flight requests, then close the runtime (flushing buffered writes and the pool).
+ */
+import type { AddressInfo } from 'node:net'
+import { serve } from '@hono/node-server'
+import type { Runtime } from '../runtime.ts'
+import type { App } from './app.ts'
+
+export interface RunningServer {
+  readonly port: number
+  /** Drains and closes everything; resolves to whether in-flight requests had to be cut. */
+  shutdown(): Promise<{ forced: boolean }>
+}
+
+export function startServer(runtime: Runtime, app: App): Promise<RunningServer> {
+  const { config, log } = runtime
+  return new Promise((resolve, reject) => {
+    const server = serve(
+      { fetch: app.fetch, port: config.port, hostname: config.host },
+      (info: AddressInfo) => {
+        log.info({ port: info.port, host: config.host }, 'listening')
+        resolve({ port: info.port, shutdown })
+      },
+    )
+    server.once('error', reject)
+
+    let shuttingDown: Promise<{ forced: boolean }> | undefined
+    function shutdown() {
+      shuttingDown ??= (async () => {
+        runtime.draining = true
+        log.info('draining: no new connections; finishing in-flight requests')
+        let forced = false
+        const closed = new Promise<void>((done) => server.close(() => done()))
+        // Keep-alive sockets that go idle are closed as they do; responses sent while draining
+        // carry `Connection: close` (see app.ts).
+        const idle = setInterval(() => 'closeIdleConnections' in server && server.closeIdleConnections(), 50)
+        const deadline = setTimeout(() => {
+          forced = true
+          log.warn(
+            { timeoutMs: config.shutdownTimeoutMs },
+            'shutdown timeout: closing the remaining connections',
+          )
+          if ('closeAllConnections' in server) server.closeAllConnections()
+        }, config.shutdownTimeoutMs)
+        if ('closeIdleConnections' in server) server.closeIdleConnections()
+        await closed
+        clearInterval(idle)
+        clearTimeout(deadline)
+        await runtime.close()
+        log.info({ forced }, 'stopped')
+        return { forced }
+      })()
+      return shuttingDown
+    }
+  })
+}
