@@ -1,0 +1,130 @@
+/** SQL for applications (OAuth clients) and their secrets. */
+import type { Queryable } from './database.ts'
+
+export type ApplicationType = 'confidential' | 'public' | 'service'
+export type TokenEndpointAuthMethod =
+  | 'client_secret_basic'
+  | 'client_secret_post'
+  | 'private_key_jwt'
+  | 'none'
+export type SigningAlg = 'RS256' | 'ES256' | 'EdDSA'
+
+export interface Application {
+  readonly id: string
+  readonly organizationId: string
+  readonly clientId: string
+  readonly name: string
+  readonly type: ApplicationType
+  readonly redirectUris: readonly string[]
+  readonly postLogoutRedirectUris: readonly string[]
+  readonly grantTypes: readonly string[]
+  readonly allowedScopes: readonly string[]
+  /** null: a request without `scope` gets every allowed scope. */
+  readonly defaultScopes: readonly string[] | null
+  readonly allowedAudiences: readonly string[]
+  readonly tokenEndpointAuthMethod: TokenEndpointAuthMethod
+  readonly jwks: { keys: Record<string, unknown>[] } | null
+  readonly jwksUri: string | null
+  readonly idTokenSignedResponseAlg: SigningAlg | null
+  readonly accessTokenTtl: number
+  readonly firstParty: boolean
+  readonly isActive: boolean
+  readonly createdAt: Date
+  readonly updatedAt: Date
+}
+
+export type NewApplication = Omit<
+  Application,
+  'id' | 'organizationId' | 'isActive' | 'createdAt' | 'updatedAt'
+>
+
+interface ApplicationRecord {
+  id: string
+  organization_id: string
+  client_id: string
+  name: string
+  type: ApplicationType
+  redirect_uris: string[]
+  post_logout_redirect_uris: string[]
+  grant_types: string[]
+  allowed_scopes: string[]
+  default_scopes: string[] | null
+  allowed_audiences: string[]
+  token_endpoint_auth_method: TokenEndpointAuthMethod
+  jwks: { keys: Record<string, unknown>[] } | null
+  jwks_uri: string | null
+  id_token_signed_response_alg: SigningAlg | null
+  access_token_ttl: number
+  first_party: boolean
+  is_active: boolean
+  created_at: Date
+  updated_at: Date
+}
+
+export const toApplication = (r: ApplicationRecord): Application => ({
+  id: r.id,
+  organizationId: r.organization_id,
+  clientId: r.client_id,
+  name: r.name,
+  type: r.type,
+  redirectUris: r.redirect_uris,
+  postLogoutRedirectUris: r.post_logout_redirect_uris,
+  grantTypes: r.grant_types,
+  allowedScopes: r.allowed_scopes,
+  defaultScopes: r.default_scopes,
+  allowedAudiences: r.allowed_audiences,
+  tokenEndpointAuthMethod: r.token_endpoint_auth_method,
+  jwks: r.jwks,
+  jwksUri: r.jwks_uri,
+  idTokenSignedResponseAlg: r.id_token_signed_response_alg,
+  accessTokenTtl: r.access_token_ttl,
+  firstParty: r.first_party,
+  isActive: r.is_active,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+})
+
+export async function insertApplication(
+  q: Queryable,
+  organizationId: string,
+  app: NewApplication,
+): Promise<Application> {
+  const { rows } = await q.query<ApplicationRecord>(
+    `INSERT INTO applications (organization_id, client_id, name, type, redirect_uris, post_logout_redirect_uris,
+       grant_types, allowed_scopes, default_scopes, allowed_audiences, token_endpoint_auth_method, jwks, jwks_uri,
+       id_token_signed_response_alg, access_token_ttl, first_party)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+     RETURNING *`,
+    [
+      organizationId,
+      app.clientId,
+      app.name,
+      app.type,
+      app.redirectUris,
+      app.postLogoutRedirectUris,
+      app.grantTypes,
+      app.allowedScopes,
+      app.defaultScopes,
+      app.allowedAudiences,
+      app.tokenEndpointAuthMethod,
+      app.jwks,
+      app.jwksUri,
+      app.idTokenSignedResponseAlg,
+      app.accessTokenTtl,
+      app.firstParty,
+    ],
+  )
+  return toApplication(rows[0]!)
+}
+
+export async function insertApplicationSecret(
+  q: Queryable,
+  organizationId: string,
+  applicationId: string,
+  digest: Buffer,
+): Promise<void> {
+  await q.query(
+    'INSERT INTO application_secrets (organization_id, application_id, digest) VALUES ($1, $2, $3)',
+    [organizationId, applicationId, digest],
+  )
+}

@@ -1,0 +1,141 @@
+/**
+ * The runtime's PostgreSQL access: one pool per process and transactions that carry the
+ * tenant for row-level security. Every transaction drops to the runtime role and sets
+ * `app.org_id` with SET LOCAL semantics, so nothing leaks across PgBouncer's transaction
+ * pooling and even a superuser connection string cannot read across tenants.
+ */
+import pg from 'pg'
+import { serviceUnavailable } from '../http/errors.ts'
+
+/** What the aggregate modules (shared/db/<aggregate>.ts) need: one query at a time. */
+export interface Queryable {
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>>
+}
+
+export interface DatabaseOptions {
+  url: string
+  poolMax: number
+  statementTimeoutMs: number
+  connectTimeoutMs: number
+  runtimeRole: string
+  applicationName: string
+  onError?: (err: Error) => void
+}
+
+export interface PoolStats {
+  total: number
+  idle: number
+  waiting: number
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+// SQLSTATE classes that mean "the database cannot answer now": connection exceptions (08),
+// insufficient resources (53), operator intervention (57: admin shutdown, statement timeout).
+const UNAVAILABLE = /^(08|53|57)/
+
+export class Database {
+  readonly pool: pg.Pool
+  private readonly runtimeRole: string
+  private readonly statementTimeoutMs: number
+
+  constructor(options: DatabaseOptions) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(options.runtimeRole))
+      throw new TypeError('runtimeRole must be a plain role name')
+    this.runtimeRole = options.runtimeRole
+    this.statementTimeoutMs = options.statementTimeoutMs
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolMax,
+      connectionTimeoutMillis: options.connectTimeoutMs,
+      idleTimeoutMillis: 30_000,
+      application_name: options.applicationName,
+    })
+    // An idle client that loses its server emits here; without a listener the process dies.
+    this.pool.on('error', (err) => options.onError?.(err))
+  }
+
+  /**
+   * Runs `fn` in a transaction scoped to one organization: RLS shows only that tenant's rows.
+   * @throws HttpError 503 when the database is unreachable, out of connections or timed out;
+   *   otherwise rethrows what `fn` or PostgreSQL threw, after rolling back.
+   */
+  inOrganization<T>(organizationId: string, fn: (q: Queryable) => Promise<T>): Promise<T> {
+    if (!UUID.test(organizationId)) throw new TypeError('organizationId must be a UUID')
+    return this.transaction(organizationId, fn)
+  }
+
+  /**
+   * Runs `fn` in a transaction with no organization: tenant tables show no rows. For the
+   * SECURITY DEFINER directory functions (host resolution, the list of organizations).
+   */
+  withoutOrganization<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    return this.transaction(undefined, fn)
+  }
+
+  /** Checks that a connection can be had and the server answers. */
+  async ping(): Promise<void> {
+    await this.withoutOrganization((q) => q.query('SELECT 1'))
+  }
+
+  stats(): PoolStats {
+    return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end()
+  }
+
+  private async transaction<T>(
+    organizationId: string | undefined,
+    fn: (q: Queryable) => Promise<T>,
+  ): Promise<T> {
+    const client = await this.pool.connect().catch((err: unknown) => {
+      throw unavailable(err)
+    })
+    // One round trip opens the transaction and sets its role, tenant and timeout. The values
+    // are validated above (UUID, role name, integer), so inlining them is safe.
+    const begin =
+      `BEGIN; SELECT set_config('role', '${this.runtimeRole}', true), ` +
+      `set_config('app.org_id', '${organizationId ?? ''}', true), ` +
+      `set_config('statement_timeout', '${this.statementTimeoutMs}', true)`
+    let broken = false
+    try {
+      await client.query(begin)
+      const result = await fn(client)
+      await client.query('COMMIT')
+      return result
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true
+      })
+      throw isUnavailable(err) ? unavailable(err) : err
+    } finally {
+      client.release(broken)
+    }
+  }
+}
+
+function isUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code
+  if (typeof code === 'string' && UNAVAILABLE.test(code)) return true
+  // Socket-level failures from pg carry Node's error codes, or only a message.
+  if (
+    typeof code === 'string' &&
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code)
+  ) {
+    return true
+  }
+  return (
+    err instanceof Error && /Connection terminated|timeout exceeded when trying to connect/i.test(err.message)
+  )
+}
+
+function unavailable(cause: unknown) {
+  const err = serviceUnavailable('The database is unavailable.')
+  ;(err as { cause?: unknown }).cause = cause
+  return err
+}
