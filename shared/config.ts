@@ -85,50 +85,31 @@ const masterKey = z.string().transform((v, ctx) => {
   return bytes
 })
 
-const EnvSchema = z
-  .object({
-    NODE_ENV: z.enum(['production', 'development', 'test']).default('production'),
-    DATABASE_URL: postgresUrl,
-    DATABASE_MIGRATION_URL: postgresUrl.optional(),
-    DATABASE_LISTEN_URL: postgresUrl.optional(),
-    DATABASE_POOL_MAX: int(1, 1000).default(10),
-    DATABASE_STATEMENT_TIMEOUT_MS: int(100, 600_000).default(5000),
-    DATABASE_CONNECT_TIMEOUT_MS: int(100, 60_000).default(5000),
-    DATABASE_RUNTIME_ROLE: z
-      .string()
-      .regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: 'must be a plain PostgreSQL role name' })
-      .default('zenoauth_runtime'),
-    PUBLIC_URL: publicUrl.optional(),
-    HOST: z.string().min(1).default('0.0.0.0'),
-    PORT: int(0, 65535).default(8080),
-    PLANES: planes.default([...PLANES]),
-    MASTER_KEY: masterKey.optional(),
-    LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
-    ACCESS_LOG: bool.default(true),
-    TRUST_PROXY_HOPS: int(0, 10).default(0),
-    MIGRATE_ON_START: bool.default(true),
-    BODY_LIMIT_BYTES: int(1024, 16 * 1024 * 1024).default(256 * 1024),
-    SHUTDOWN_TIMEOUT_MS: int(0, 300_000).default(25_000),
-    READINESS_CACHE_MS: int(0, 60_000).default(1000),
-  })
-  .superRefine((env, ctx) => {
-    const production = env.NODE_ENV === 'production'
-    if (production && !env.MASTER_KEY) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['MASTER_KEY'],
-        message:
-          'is required when NODE_ENV is production (32 random bytes in base64: openssl rand -base64 32)',
-      })
-    }
-    if (production && !env.PUBLIC_URL) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['PUBLIC_URL'],
-        message: 'is required when NODE_ENV is production',
-      })
-    }
-  })
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['production', 'development', 'test']).default('production'),
+  DATABASE_URL: postgresUrl,
+  DATABASE_MIGRATION_URL: postgresUrl.optional(),
+  DATABASE_LISTEN_URL: postgresUrl.optional(),
+  DATABASE_POOL_MAX: int(1, 1000).default(10),
+  DATABASE_STATEMENT_TIMEOUT_MS: int(100, 600_000).default(5000),
+  DATABASE_CONNECT_TIMEOUT_MS: int(100, 60_000).default(5000),
+  DATABASE_RUNTIME_ROLE: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: 'must be a plain PostgreSQL role name' })
+    .default('zenoauth_runtime'),
+  PUBLIC_URL: publicUrl.optional(),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  PORT: int(0, 65535).default(8080),
+  PLANES: planes.default([...PLANES]),
+  MASTER_KEY: masterKey.optional(),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  ACCESS_LOG: bool.default(true),
+  TRUST_PROXY_HOPS: int(0, 10).default(0),
+  MIGRATE_ON_START: bool.default(true),
+  BODY_LIMIT_BYTES: int(1024, 16 * 1024 * 1024).default(256 * 1024),
+  SHUTDOWN_TIMEOUT_MS: int(0, 300_000).default(25_000),
+  READINESS_CACHE_MS: int(0, 60_000).default(1000),
+})
 
 type Env = z.output<typeof EnvSchema>
 
@@ -182,16 +163,24 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
   // An empty variable counts as unset, as shells and manifests commonly leave them.
   const input = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''))
   const parsed = EnvSchema.safeParse(input)
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => {
         const name = String(issue.path[0] ?? 'environment')
         const message =
           issue.code === 'invalid_type' && input[name] === undefined ? 'is required' : issue.message
         return `${name}: ${message}`
-      }),
-    )
+      })
+  // Checked apart from the schema so they are reported together with any other problem.
+  if ((input.NODE_ENV ?? 'production') === 'production') {
+    if (!input.MASTER_KEY) {
+      problems.push(
+        'MASTER_KEY: is required when NODE_ENV is production (32 random bytes in base64: openssl rand -base64 32)',
+      )
+    }
+    if (!input.PUBLIC_URL) problems.push('PUBLIC_URL: is required when NODE_ENV is production')
   }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems)
   const env = parsed.data
   const publicUrl = env.PUBLIC_URL ?? `http://localhost:${env.PORT}`
   return deepFreeze({

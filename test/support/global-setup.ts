@@ -4,7 +4,7 @@
  * copies, and the built artifact for tests that run it as a process.
  */
 import { execFileSync } from 'node:child_process'
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
@@ -30,10 +30,13 @@ declare module 'vitest' {
 const ROOT = path.resolve(import.meta.dirname, '../..')
 
 export default async function setup(project: TestProject) {
+  mkdirSync(path.join(ROOT, 'node_modules/.cache'), { recursive: true })
   const scratch = mkdtempSync(path.join(tmpdir(), 'zenoauth-test-'))
   // PostgreSQL runs as the `postgres` user when the tests run as root: it must reach its folder.
   chmodSync(scratch, 0o755)
-  const artifactDir = path.join(scratch, 'dist')
+  // Inside the project, so the artifact's external packages (@node-rs/argon2) resolve from
+  // node_modules as they do next to dist/.
+  const artifactDir = mkdtempSync(path.join(ROOT, 'node_modules/.cache/zenoauth-test-dist-'))
   execFileSync(process.execPath, [path.join(ROOT, 'build.mjs'), '--outdir', artifactDir], { stdio: 'pipe' })
 
   let embedded: EmbeddedPostgres | undefined
@@ -65,5 +68,6 @@ export default async function setup(project: TestProject) {
   return async () => {
     await embedded?.stop()
     rmSync(scratch, { recursive: true, force: true })
+    rmSync(artifactDir, { recursive: true, force: true })
   }
 }
