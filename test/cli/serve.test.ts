@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest'
+import { freePort } from '../../shared/db/embedded.ts'
+import { startArtifact, waitForStatus } from '../support/artifact.ts'
+import { createTestDatabase } from '../support/database.ts'
+import { TEST_MASTER_KEY } from '../support/runtime.ts'
+
+describe('zenoauth serve', () => {
+  it('migrates, serves, logs JSON with request ids, and on SIGTERM drains, closes the pool and exits 0', async () => {
+    const db = await createTestDatabase({ empty: true })
+    const port = await freePort()
+    const run = startArtifact(['serve'], {
+      DATABASE_URL: db.appUrl,
+      DATABASE_MIGRATION_URL: db.ownerUrl,
+      MASTER_KEY: TEST_MASTER_KEY,
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PLANES: 'pim',
+    })
+    try {
+      await waitForStatus(`http://127.0.0.1:${port}/health/readiness`)
+      const res = await fetch(`http://127.0.0.1:${port}/health/liveness`, {
+        headers: { 'x-request-id': 'serve-test-1' },
+      })
+      expect(res.headers.get('x-request-id')).toBe('serve-test-1')
+    } finally {
+      run.child.kill('SIGTERM')
+    }
+    const done = await run.exited
+    expect(done.code).toBe(0)
+    const records = done.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    const messages = records.map((r) => r.msg)
+    expect(messages).toEqual(
+      expect.arrayContaining(['migrations applied', 'listening', 'shutting down', 'stopped']),
+    )
+    expect(records.find((r) => r.requestId === 'serve-test-1')).toMatchObject({
+      msg: 'request',
+      status: 200,
+      planes: 'pim',
+      level: 'info',
+    })
+    expect(records.find((r) => r.msg === 'stopped')).toMatchObject({ forced: false })
+    expect(
+      await db.sql(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'zenoauth-pim'",
+      ),
+    ).toEqual([{ n: 0 }])
+  })
+})
