@@ -11,11 +11,16 @@ import type { HandlerContext, HttpMethod, RequestMeta, RouteEntry } from './defi
 import { methodNotAllowed, notFound } from './errors.ts'
 import { mountHealth } from './health.ts'
 import { decodeBody, decodeParameters, readBody, validate } from './parse-request.ts'
-import { dialectOfPath, type ErrorDialect, errorResponse, toHttpError } from './serialize-error.ts'
+import {
+  dialectOfPath,
+  type ErrorDialect,
+  type ErrorParts,
+  errorParts,
+  toHttpError,
+} from './serialize-error.ts'
 
 export interface AppVariables {
   requestId: string
-  log: Logger
   dialect: ErrorDialect
   /** Route pattern and plane, the labels of the request metrics. */
   route: string
@@ -51,9 +56,9 @@ export function createApp(runtime: Runtime, routes: readonly RouteEntry[]): App 
     })
   }
 
-  app.notFound(() => errorResponse(notFound(), 'problem'))
+  app.notFound((c) => respond(c, errorParts(notFound(), 'problem')))
   app.onError((err, c) =>
-    errorResponse(toHttpError(err, c.var.log ?? runtime.log), c.var.dialect ?? 'problem'),
+    respond(c, errorParts(toHttpError(err, requestLog(runtime, c)), c.var.dialect ?? 'problem')),
   )
   return app
 }
@@ -64,25 +69,26 @@ function requestContext(runtime: Runtime) {
     const started = performance.now()
     const given = c.req.header('x-request-id')
     const requestId = given && REQUEST_ID.test(given) ? given : randomUUID()
-    const log = runtime.log.child({ requestId })
     c.set('requestId', requestId)
-    c.set('log', log)
     c.set('request', {
       requestId,
       ip: clientIp(c, config.trustProxyHops),
       userAgent: c.req.header('user-agent'),
     })
-    await next()
+    // Prepared headers: every response built through `c` carries them.
     c.header('x-request-id', requestId)
-    if (runtime.draining) c.header('connection', 'close')
+    await next()
+    // Draining may have begun while this request ran: its connection must not be reused.
+    if (runtime.draining) c.res.headers.set('connection', 'close')
     const seconds = (performance.now() - started) / 1000
     const route = c.var.route ?? 'unmatched'
     const plane = c.var.plane ?? 'none'
     metrics.observe(route, plane, c.req.method, c.res.status, seconds)
     if (config.accessLog) {
       // The path only: query strings can carry codes and tokens.
-      log.info(
+      runtime.log.info(
         {
+          requestId,
           method: c.req.method,
           path: c.req.path,
           route,
@@ -93,6 +99,16 @@ function requestContext(runtime: Runtime) {
       )
     }
   }
+}
+
+/** A logger bound to the request id. Made on demand: most requests never log. */
+function requestLog(runtime: Runtime, c: Context<AppEnv>): Logger {
+  return runtime.log.child({ requestId: c.var.requestId })
+}
+
+/** An error's response, built through `c` so it carries the prepared headers. */
+function respond(c: Context, error: ErrorParts): Response {
+  return c.newResponse(error.body, error.status as 500, error.headers)
 }
 
 function invokeFunction(runtime: Runtime, entry: RouteEntry) {
@@ -122,6 +138,7 @@ function invokeFunction(runtime: Runtime, entry: RouteEntry) {
         dialect,
       )
     }
+    let log: Logger | undefined
     const ctx: HandlerContext<unknown, unknown, unknown> = {
       body,
       query,
@@ -129,7 +146,10 @@ function invokeFunction(runtime: Runtime, entry: RouteEntry) {
       org,
       db: { transaction: (work) => runtime.db.inOrganization(org.id, work) },
       runtime,
-      log: c.var.log,
+      get log() {
+        log ??= requestLog(runtime, c)
+        return log
+      },
       request: c.var.request,
     }
     return fn.handler(c, ctx as never)

@@ -27,18 +27,24 @@ export function toHttpError(err: unknown, log: Logger): HttpError {
   return internalError()
 }
 
-export function errorResponse(err: HttpError, dialect: ErrorDialect): Response {
+export interface ErrorParts {
+  readonly status: number
+  readonly headers: Record<string, string>
+  readonly body: string
+}
+
+/** Status, headers and body of an error in a dialect. */
+export function errorParts(err: HttpError, dialect: ErrorDialect): ErrorParts {
   const detail = err.expose ? err.message : statusTitle(err.status)
-  const headers = new Headers(err.headers)
-  headers.set('cache-control', 'no-store')
+  const headers: Record<string, string> = { ...err.headers, 'cache-control': 'no-store' }
   let body: Record<string, unknown>
   switch (dialect) {
     case 'oauth':
-      headers.set('content-type', 'application/json')
+      headers['content-type'] = 'application/json'
       body = { error: oauthCodeOf(err), error_description: detail }
       break
     case 'scim':
-      headers.set('content-type', 'application/scim+json')
+      headers['content-type'] = 'application/scim+json'
       body = {
         schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'],
         status: String(err.status),
@@ -47,7 +53,7 @@ export function errorResponse(err: HttpError, dialect: ErrorDialect): Response {
       }
       break
     case 'problem':
-      headers.set('content-type', 'application/problem+json')
+      headers['content-type'] = 'application/problem+json'
       body =
         err instanceof ProblemError
           ? {
@@ -67,7 +73,7 @@ export function errorResponse(err: HttpError, dialect: ErrorDialect): Response {
             }
       break
   }
-  return new Response(JSON.stringify(body), { status: err.status, headers })
+  return { status: err.status, headers, body: JSON.stringify(body) }
 }
 
 function oauthCodeOf(err: HttpError): OAuthErrorCode {
