@@ -7,21 +7,23 @@ import { isPlane, PLANES, type Plane } from './planes.ts'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
-const bool = z
-  .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
-  .transform((v) => v === 'true' || v === '1')
+// Single transforms rather than regex → transform → pipe chains: the configuration is parsed
+// once, at cold start, where every schema's first use costs.
+const bool = z.string().transform((v, ctx) => {
+  if (v === 'true' || v === '1') return true
+  if (v === 'false' || v === '0') return false
+  ctx.addIssue({ code: 'custom', message: 'must be true or false' })
+  return z.NEVER
+})
 
 const int = (min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, { error: 'must be a whole number' })
-    .transform(Number)
-    .pipe(
-      z
-        .number()
-        .min(min, { error: `must be at least ${min}` })
-        .max(max, { error: `must be at most ${max}` }),
-    )
+  z.string().transform((v, ctx) => {
+    if (!/^\d+$/.test(v)) ctx.addIssue({ code: 'custom', message: 'must be a whole number' })
+    else if (Number(v) < min) ctx.addIssue({ code: 'custom', message: `must be at least ${min}` })
+    else if (Number(v) > max) ctx.addIssue({ code: 'custom', message: `must be at most ${max}` })
+    else return Number(v)
+    return z.NEVER
+  })
 
 const postgresUrl = z.string().refine(
   (v) => {

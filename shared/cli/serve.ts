@@ -18,6 +18,7 @@ export async function serveUntilSignalled(config: Config, onStopped?: () => Prom
     if (report.applied.length) runtime.log.info({ applied: report.applied }, 'migrations applied')
     if (report.unknown.length) runtime.log.warn({ unknown: report.unknown }, 'database has newer migrations')
   }
+  runtime.db.warm((err) => runtime.log.warn({ err }, 'database not reachable at start-up'))
   const server = await startServer(runtime, createApp(runtime, ROUTES))
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     let received: NodeJS.Signals | undefined

@@ -41,6 +41,7 @@ export class Database {
   readonly pool: pg.Pool
   private readonly runtimeRole: string
   private readonly statementTimeoutMs: number
+  private warming: Promise<void> | undefined
 
   constructor(options: DatabaseOptions) {
     if (!/^[a-z_][a-z0-9_]*$/.test(options.runtimeRole))
@@ -76,9 +77,30 @@ export class Database {
     return this.transaction(undefined, fn)
   }
 
-  /** Checks that a connection can be had and the server answers. */
+  /**
+   * Checks that a connection can be had and the server answers: one statement, outside any
+   * transaction, touching no table.
+   * @throws HttpError 503 when it cannot.
+   */
   async ping(): Promise<void> {
-    await this.withoutOrganization((q) => q.query('SELECT 1'))
+    // Reuse the connection warm() is opening rather than authenticating a second one.
+    await this.warming
+    try {
+      await this.pool.query('SELECT 1')
+    } catch (err) {
+      throw unavailable(err)
+    }
+  }
+
+  /**
+   * Opens one connection in the background, so the first request after a cold start does not
+   * wait for TCP, TLS and SCRAM. A failure here is only reported; requests fail closed as usual.
+   */
+  warm(onError: (err: unknown) => void): void {
+    this.warming = this.pool.connect().then(
+      (client) => client.release(),
+      (err: unknown) => onError(err),
+    )
   }
 
   stats(): PoolStats {

@@ -26,6 +26,7 @@ export function mountHealth(app: App, runtime: Runtime): void {
 
   app.get('/metrics', async (c) => {
     c.set('route', '/metrics')
+    runtime.metrics.collectProcessMetrics()
     const body = await runtime.metrics.registry.metrics()
     return c.body(body, 200, { 'content-type': runtime.metrics.registry.contentType, ...NO_STORE })
   })

@@ -10,8 +10,9 @@ export class Metrics {
   readonly requests: Counter<'route' | 'plane' | 'method' | 'status'>
   readonly duration: Histogram<'route' | 'plane' | 'method'>
 
+  private processMetrics = false
+
   constructor(poolStats: () => PoolStats) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'zenoauth_' })
     this.requests = new Counter({
       name: 'zenoauth_http_requests_total',
       help: 'HTTP requests answered, by route pattern, plane, method and status.',
@@ -37,6 +38,16 @@ export class Metrics {
     pool('zenoauth_db_pool_in_use', 'Pool connections checked out.', (s) => s.total - s.idle)
     pool('zenoauth_db_pool_idle', 'Pool connections open and idle.', (s) => s.idle)
     pool('zenoauth_db_pool_waiting', 'Queries waiting for a pool connection.', (s) => s.waiting)
+  }
+
+  /**
+   * Starts the process metrics (CPU, memory, GC, event-loop lag). Separate from the
+   * constructor so a cold start can answer its first request before paying for them.
+   */
+  collectProcessMetrics(): void {
+    if (this.processMetrics) return
+    this.processMetrics = true
+    collectDefaultMetrics({ register: this.registry, prefix: 'zenoauth_' })
   }
 
   observe(route: string, plane: string, method: string, status: number, seconds: number): void {
