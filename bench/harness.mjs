@@ -1,0 +1,188 @@
+/**
+ * What every benchmark scenario needs: a migrated and bootstrapped database, a way to start
+ * the artifact pinned to core 0, and autocannon pinned to core 1.
+ */
+import { execFileSync, spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { cpus } from 'node:os'
+import path from 'node:path'
+import pg from 'pg'
+import { importTs } from './lib/load-ts.mjs'
+
+const HAS_TASKSET = (() => {
+  try {
+    execFileSync('taskset', ['-c', '0', 'true'])
+    return true
+  } catch {
+    return false
+  }
+})()
+
+/** argv that runs `argv` on one core when taskset exists. */
+export function pinned(core, argv) {
+  return HAS_TASKSET ? ['taskset', '-c', String(core), ...argv] : argv
+}
+
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+export async function freePort() {
+  const { createServer } = await import('node:net')
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address()
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+/** Resident set size of a process in bytes (Linux /proc). */
+export function rssOf(pid) {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'))
+  return Number(line.split(/\s+/)[1]) * 1024
+}
+
+export async function createHarness({ root, scratch, quick }) {
+  const artifact = path.join(root, 'dist/zenoauth.mjs')
+  let embedded
+  let superuserUrl = process.env.DATABASE_URL
+  const { startEmbeddedPostgres, ensureRuntimeRoles } = await importTs(root, 'shared/db/embedded.ts')
+  if (!superuserUrl) {
+    embedded = await startEmbeddedPostgres({ dataDir: path.join(scratch, 'db') })
+    superuserUrl = embedded.ownerUrl('postgres')
+  }
+  const appPassword = 'zenoauth-bench'
+  await ensureRuntimeRoles(superuserUrl, appPassword)
+  const admin = new pg.Client({ connectionString: superuserUrl })
+  await admin.connect()
+  await admin.query('DROP DATABASE IF EXISTS zenoauth_bench WITH (FORCE)')
+  await admin.query('CREATE DATABASE zenoauth_bench')
+  await admin.end()
+  const ownerUrl = withDatabase(superuserUrl, 'zenoauth_bench')
+  const appUrl = withDatabase(superuserUrl, 'zenoauth_bench', { name: 'zenoauth_app', password: appPassword })
+  const publicPort = await freePort()
+  const baseEnv = {
+    PATH: process.env.PATH,
+    NODE_ENV: 'production',
+    DATABASE_URL: appUrl,
+    DATABASE_MIGRATION_URL: ownerUrl,
+    MASTER_KEY: Buffer.alloc(32, 3).toString('base64'),
+    PUBLIC_URL: `http://127.0.0.1:${publicPort}`,
+    HOST: '127.0.0.1',
+    PORT: String(publicPort),
+    LOG_LEVEL: 'warn',
+  }
+  execFileSync(process.execPath, [artifact, 'migrate'], { env: baseEnv, stdio: 'pipe' })
+  const bootstrap = JSON.parse(
+    execFileSync(
+      process.execPath,
+      [artifact, 'bootstrap', '--org', 'bench', '--admin-email', 'admin@bench.test', '--json'],
+      {
+        env: baseEnv,
+        encoding: 'utf8',
+      },
+    ),
+  )
+
+  const harness = {
+    root,
+    quick,
+    artifact,
+    baseEnv,
+    port: publicPort,
+    baseUrl: `http://127.0.0.1:${publicPort}`,
+    bootstrap,
+    ownerUrl,
+    machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}${HAS_TASKSET ? ', server on core 0, load on core 1' : ', unpinned'}`,
+
+    /**
+     * Spawns the artifact (`serve` by default), pinned to core 0 unless `pin` is false;
+     * resolves once /health/readiness answers 200, with the milliseconds that took.
+     */
+    async startServer(env = {}, { args = ['serve'], pin = true } = {}) {
+      const started = performance.now()
+      const command = [process.execPath, artifact, ...args]
+      const argv = pin ? pinned(0, command) : command
+      const child = spawn(argv[0], argv.slice(1), {
+        env: { ...baseEnv, MIGRATE_ON_START: 'false', ...env },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      })
+      let stderr = ''
+      child.stderr.on('data', (d) => {
+        stderr += d
+      })
+      const url = `http://127.0.0.1:${env.PORT ?? publicPort}/health/readiness`
+      // Bounded: 10 s of 1 ms polls at most.
+      for (let i = 0; i < 10_000; i++) {
+        if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${stderr}`)
+        try {
+          const res = await fetch(url)
+          await res.arrayBuffer()
+          if (res.status === 200) {
+            const readyMs = performance.now() - started
+            return {
+              pid: child.pid,
+              readyMs,
+              rss: () => rssOf(child.pid),
+              async stop() {
+                if (child.exitCode !== null) return child.exitCode
+                const exited = new Promise((r) => child.once('exit', r))
+                child.kill('SIGTERM')
+                return exited
+              },
+            }
+          }
+        } catch {
+          // not listening yet
+        }
+        await sleep(1)
+      }
+      child.kill('SIGKILL')
+      throw new Error(`server did not become ready: ${stderr}`)
+    },
+
+    /**
+     * Runs autocannon as its own process on core 1, after a 2 s warm-up whose figures are
+     * dropped (V8 has not optimised the hot path yet); returns the measured run's JSON.
+     */
+    autocannon(options) {
+      runAutocannon(root, { ...options, duration: 2 })
+      return runAutocannon(root, { duration: quick ? 3 : 10, ...options })
+    },
+
+    async close() {
+      await embedded?.stop()
+    },
+  }
+  return harness
+}
+
+function runAutocannon(
+  root,
+  { url, connections = 50, duration, method = 'GET', headers = {}, body, pipelining = 1 },
+) {
+  const args = [path.join(root, 'node_modules/autocannon/autocannon.js'), '-j', '-c', String(connections)]
+  args.push('-d', String(duration), '-p', String(pipelining), '-m', method)
+  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}=${v}`)
+  if (body !== undefined) args.push('-b', body)
+  args.push(url)
+  const argv = pinned(1, [process.execPath, ...args])
+  return JSON.parse(execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }))
+}
+
+function withDatabase(url, database, user) {
+  const u = new URL(url)
+  u.pathname = `/${database}`
+  if (user) {
+    u.username = user.name
+    u.password = encodeURIComponent(user.password)
+  }
+  return u.href
+}
