@@ -111,6 +111,9 @@ const EnvSchema = z.object({
   BODY_LIMIT_BYTES: int(1024, 16 * 1024 * 1024).default(256 * 1024),
   SHUTDOWN_TIMEOUT_MS: int(0, 300_000).default(25_000),
   READINESS_CACHE_MS: int(0, 60_000).default(1000),
+  CACHE_TTL_MS: int(100, 3_600_000).default(30_000),
+  KEY_ROTATION_DAYS: int(1, 3650).default(30),
+  JOBS: bool.default(true),
 })
 
 type Env = z.output<typeof EnvSchema>
@@ -141,6 +144,12 @@ export interface Config {
   readonly bodyLimitBytes: number
   readonly shutdownTimeoutMs: number
   readonly readinessCacheMs: number
+  /** How stale an in-process cache may get while the LISTEN connection is down. */
+  readonly cacheTtlMs: number
+  /** How long a signing key signs before the scheduled rotation replaces it. */
+  readonly keyRotationPeriodMs: number
+  /** Whether this process takes part in scheduled jobs (one process runs each, by lock). */
+  readonly jobs: boolean
 }
 
 /** Thrown by loadConfig; `problems` holds one line per bad variable, each naming it. */
@@ -209,6 +218,9 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     readinessCacheMs: env.READINESS_CACHE_MS,
+    cacheTtlMs: env.CACHE_TTL_MS,
+    keyRotationPeriodMs: env.KEY_ROTATION_DAYS * 86_400_000,
+    jobs: env.JOBS,
   })
 }
 

@@ -1,11 +1,19 @@
 /**
  * A process's long-lived parts, built once from the configuration and handed to every
- * request: the pool, the caches, metrics and the logger.
+ * request: the pool, the caches and their invalidation, the audit buffer, metrics, logs.
  */
+import { AuditLog } from './audit/audit-log.ts'
+import { InvalidationBus } from './cache/invalidation.ts'
 import type { Config } from './config.ts'
 import { Database } from './db/database.ts'
 import { Metrics } from './http/metrics.ts'
+import { JOBS } from './jobs/jobs.ts'
+import { Scheduler } from './jobs/scheduler.ts'
+import { KeyStore } from './keys/key-store.ts'
 import { createLogger, type Logger } from './log.ts'
+import { VerifiedTokenCache } from './oauth/access-token.ts'
+import { ClientDirectory } from './oauth/clients.ts'
+import { RevocationList } from './oauth/revocation-list.ts'
 import { OrganizationDirectory } from './tenancy.ts'
 
 export interface RuntimeOptions {
@@ -19,6 +27,13 @@ export class Runtime {
   readonly db: Database
   readonly organizations: OrganizationDirectory
   readonly metrics: Metrics
+  readonly bus: InvalidationBus
+  readonly keys: KeyStore
+  readonly clients: ClientDirectory
+  readonly revocations: RevocationList
+  readonly verifiedTokens = new VerifiedTokenCache()
+  readonly audit: AuditLog
+  readonly scheduler: Scheduler
   /** Set when SIGTERM arrives: readiness answers 503 so no new traffic is routed here. */
   draining = false
 
@@ -26,20 +41,69 @@ export class Runtime {
     this.config = config
     this.log =
       options.log ?? createLogger({ level: config.logLevel, base: { planes: config.planes.join(',') } })
+    const applicationName = `zenoauth-${config.planes.join('+')}`
     this.db = new Database({
       url: config.database.url,
       poolMax: config.database.poolMax,
       statementTimeoutMs: config.database.statementTimeoutMs,
       connectTimeoutMs: config.database.connectTimeoutMs,
       runtimeRole: config.database.runtimeRole,
-      applicationName: `zenoauth-${config.planes.join('+')}`,
+      applicationName,
       onError: (err) => this.log.warn({ err }, 'idle database connection failed'),
     })
-    this.organizations = new OrganizationDirectory(this.db, config.publicUrl)
+    this.organizations = new OrganizationDirectory(this.db, config.publicUrl, config.cacheTtlMs)
     this.metrics = new Metrics(() => this.db.stats())
+    this.keys = new KeyStore(this.db, config.masterKey, config.cacheTtlMs)
+    this.clients = new ClientDirectory(this.db, config.cacheTtlMs)
+    this.revocations = new RevocationList(this.db, config.cacheTtlMs)
+    this.audit = new AuditLog(this.db, this.log)
+    this.scheduler = new Scheduler(this, JOBS)
+    this.bus = new InvalidationBus({
+      url: config.database.listenUrl,
+      log: this.log,
+      connectTimeoutMs: config.database.connectTimeoutMs,
+      applicationName: `${applicationName}-listen`,
+    })
+    this.bus.onChange((change) => {
+      switch (change.kind) {
+        case 'organization':
+          this.organizations.invalidate()
+          break
+        case 'application':
+          this.clients.invalidate(change.organizationId, change.id)
+          break
+        case 'keys':
+          this.keys.invalidate(change.organizationId)
+          break
+        case 'revocation':
+          if (change.id) this.revocations.add(change.organizationId, change.id)
+          else this.revocations.clear()
+          break
+      }
+    })
+    this.bus.onReset(() => {
+      this.organizations.invalidate()
+      this.clients.clear()
+      this.keys.invalidate()
+      this.revocations.clear()
+    })
   }
 
+  /**
+   * Starts the background parts: cache invalidation, the audit flush, scheduled jobs. Called
+   * once the server listens, so none of it delays a cold start's first answer.
+   */
+  start(): void {
+    void this.bus.start()
+    this.audit.start()
+    if (this.config.jobs) this.scheduler.start()
+  }
+
+  /** Stops jobs, flushes buffered audit events, closes the listener and the pool. */
   async close(): Promise<void> {
+    await this.scheduler.stop()
+    await this.audit.stop()
+    await this.bus.stop()
     await this.db.close()
   }
 }

@@ -3,6 +3,7 @@
  * organization answers on PUBLIC_URL and on every unclaimed host; every organization is its
  * own issuer. Lookups are cached in-process with a TTL (DESIGN.md §6).
  */
+import { TtlCache } from './cache/ttl-cache.ts'
 import type { Database } from './db/database.ts'
 import { type OrganizationRow, resolveOrganizationByHost } from './db/organizations.ts'
 import { HttpError } from './http/errors.ts'
@@ -28,24 +29,16 @@ export function hostnameOf(hostHeader: string | undefined): string | undefined {
   return (match[1] ?? match[2])!.toLowerCase().replace(/\.$/, '')
 }
 
-interface Entry {
-  readonly value: Promise<Organization>
-  readonly expiresAt: number
-}
-
 export class OrganizationDirectory {
-  private readonly entries = new Map<string, Entry>()
+  // Random Host headers must not grow memory without bound: the cache is bounded.
+  private readonly cache: TtlCache<string, Organization>
   private readonly db: Database
   private readonly publicUrl: string
-  private readonly ttlMs: number
-  // Random Host headers must not grow memory without bound.
-  private readonly maxEntries: number
 
-  constructor(db: Database, publicUrl: string, ttlMs = 30_000, maxEntries = 1000) {
+  constructor(db: Database, publicUrl: string, ttlMs = 30_000) {
     this.db = db
     this.publicUrl = publicUrl
-    this.ttlMs = ttlMs
-    this.maxEntries = maxEntries
+    this.cache = new TtlCache({ ttlMs, maxEntries: 1000 })
   }
 
   /**
@@ -57,22 +50,12 @@ export class OrganizationDirectory {
     const host = hostnameOf(hostHeader) ?? (hostHeader ? undefined : new URL(this.publicUrl).hostname)
     if (host === undefined)
       return Promise.reject(new HttpError(400, 'invalid_host', 'The Host header is malformed.'))
-    const now = Date.now()
-    const cached = this.entries.get(host)
-    if (cached && cached.expiresAt > now) return cached.value
-    const value = this.load(host)
-    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!)
-    this.entries.set(host, { value, expiresAt: now + this.ttlMs })
-    // A failed lookup is not cached: the next request asks again.
-    value.catch(() => {
-      if (this.entries.get(host)?.value === value) this.entries.delete(host)
-    })
-    return value
+    return this.cache.get(host, () => this.load(host))
   }
 
   /** Drops every cached entry (a NOTIFY said the directory changed). */
   invalidate(): void {
-    this.entries.clear()
+    this.cache.clear()
   }
 
   private async load(host: string): Promise<Organization> {

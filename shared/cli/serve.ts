@@ -20,6 +20,7 @@ export async function serveUntilSignalled(config: Config, onStopped?: () => Prom
   }
   runtime.db.warm((err) => runtime.log.warn({ err }, 'database not reachable at start-up'))
   const server = await startServer(runtime, createApp(runtime, ROUTES))
+  runtime.start()
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     let received: NodeJS.Signals | undefined
     const onSignal = (s: NodeJS.Signals) => {

@@ -128,3 +128,109 @@ export async function insertApplicationSecret(
     [organizationId, applicationId, digest],
   )
 }
+
+export interface SecretDigest {
+  readonly digest: Buffer
+  readonly expiresAt: Date | null
+}
+
+/** An application by client_id, with its secrets still valid (current and in grace). */
+export async function findApplicationByClientId(
+  q: Queryable,
+  clientId: string,
+): Promise<{ application: Application; secrets: SecretDigest[] } | undefined> {
+  const { rows } = await q.query<
+    ApplicationRecord & { secrets: { digest: string; expires_at: string | null }[] }
+  >(
+    `SELECT a.*, coalesce(
+        (SELECT json_agg(json_build_object('digest', encode(s.digest, 'hex'), 'expires_at', s.expires_at))
+           FROM application_secrets s
+          WHERE s.application_id = a.id AND (s.expires_at IS NULL OR s.expires_at > now())),
+        '[]') AS secrets
+       FROM applications a WHERE a.client_id = $1`,
+    [clientId],
+  )
+  const row = rows[0]
+  if (!row) return undefined
+  return {
+    application: toApplication(row),
+    secrets: row.secrets.map((s) => ({
+      digest: Buffer.from(s.digest, 'hex'),
+      expiresAt: s.expires_at ? new Date(s.expires_at) : null,
+    })),
+  }
+}
+
+export async function findApplicationById(q: Queryable, id: string): Promise<Application | undefined> {
+  const { rows } = await q.query<ApplicationRecord>('SELECT * FROM applications WHERE id = $1', [id])
+  return rows[0] && toApplication(rows[0])
+}
+
+/** One page in creation order, after the (createdAt, id) position `after`. */
+export async function listApplications(
+  q: Queryable,
+  page: { limit: number; after?: { createdAt: Date; id: string } | undefined },
+): Promise<Application[]> {
+  const { rows } = page.after
+    ? await q.query<ApplicationRecord>(
+        'SELECT * FROM applications WHERE (created_at, id) > ($1, $2) ORDER BY created_at, id LIMIT $3',
+        [page.after.createdAt, page.after.id, page.limit],
+      )
+    : await q.query<ApplicationRecord>('SELECT * FROM applications ORDER BY created_at, id LIMIT $1', [
+        page.limit,
+      ])
+  return rows.map(toApplication)
+}
+
+/** Replaces every setting of an application; returns it as stored. */
+export async function updateApplication(
+  q: Queryable,
+  id: string,
+  app: Omit<NewApplication, 'clientId'> & { isActive: boolean },
+): Promise<Application | undefined> {
+  const { rows } = await q.query<ApplicationRecord>(
+    `UPDATE applications SET name = $2, redirect_uris = $3, post_logout_redirect_uris = $4, grant_types = $5,
+       allowed_scopes = $6, default_scopes = $7, allowed_audiences = $8, token_endpoint_auth_method = $9, jwks = $10,
+       jwks_uri = $11, id_token_signed_response_alg = $12, access_token_ttl = $13, first_party = $14, is_active = $15,
+       updated_at = now()
+     WHERE id = $1 RETURNING *`,
+    [
+      id,
+      app.name,
+      app.redirectUris,
+      app.postLogoutRedirectUris,
+      app.grantTypes,
+      app.allowedScopes,
+      app.defaultScopes,
+      app.allowedAudiences,
+      app.tokenEndpointAuthMethod,
+      app.jwks,
+      app.jwksUri,
+      app.idTokenSignedResponseAlg,
+      app.accessTokenTtl,
+      app.firstParty,
+      app.isActive,
+    ],
+  )
+  return rows[0] && toApplication(rows[0])
+}
+
+export async function deleteApplication(q: Queryable, id: string): Promise<Application | undefined> {
+  const { rows } = await q.query<ApplicationRecord>('DELETE FROM applications WHERE id = $1 RETURNING *', [
+    id,
+  ])
+  return rows[0] && toApplication(rows[0])
+}
+
+/** Makes the secrets still valid expire at `expiresAt` (a rotation's grace period). */
+export async function expireApplicationSecrets(
+  q: Queryable,
+  applicationId: string,
+  expiresAt: Date,
+): Promise<void> {
+  await q.query(
+    `UPDATE application_secrets SET expires_at = $2
+      WHERE application_id = $1 AND (expires_at IS NULL OR expires_at > $2)`,
+    [applicationId, expiresAt],
+  )
+}

@@ -51,6 +51,7 @@ export async function createTestRuntime(
   const config = loadConfig(testEnv(db, options.env))
   const logs = new LogCapture()
   const runtime = new Runtime(config, { log: createLogger({ level: config.logLevel, destination: logs }) })
+  runtime.start()
   afterAll(() => runtime.close())
   return { runtime, app: createApp(runtime, options.routes ?? ROUTES), config, db, logs }
 }

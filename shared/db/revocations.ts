@@ -1,0 +1,46 @@
+/** SQL for the access-token deny list and for client-assertion replay protection. */
+import type { Queryable } from './database.ts'
+
+export async function insertRevokedAccessToken(
+  q: Queryable,
+  organizationId: string,
+  jti: string,
+  expiresAt: Date,
+): Promise<void> {
+  await q.query(
+    `INSERT INTO revoked_access_tokens (organization_id, jti, expires_at) VALUES ($1, $2, $3)
+     ON CONFLICT (organization_id, jti) DO NOTHING`,
+    [organizationId, jti, expiresAt],
+  )
+}
+
+/** jtis of revoked access tokens that have not expired yet. */
+export async function findRevokedJtis(q: Queryable): Promise<string[]> {
+  const { rows } = await q.query<{ jti: string }>(
+    'SELECT jti FROM revoked_access_tokens WHERE expires_at > now()',
+  )
+  return rows.map((r) => r.jti)
+}
+
+/** Records a client assertion's jti; false when it was seen before (a replay). */
+export async function insertClientAssertionJti(
+  q: Queryable,
+  organizationId: string,
+  clientId: string,
+  jti: string,
+  expiresAt: Date,
+): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `INSERT INTO client_assertion_jtis (organization_id, client_id, jti, expires_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT DO NOTHING`,
+    [organizationId, clientId, jti, expiresAt],
+  )
+  return rowCount === 1
+}
+
+/** Removes deny-list entries and assertion jtis whose tokens have expired anyway. */
+export async function deleteExpiredTokenRecords(q: Queryable): Promise<number> {
+  const a = await q.query('DELETE FROM revoked_access_tokens WHERE expires_at <= now()')
+  const b = await q.query('DELETE FROM client_assertion_jtis WHERE expires_at <= now()')
+  return (a.rowCount ?? 0) + (b.rowCount ?? 0)
+}
