@@ -1,0 +1,37 @@
+/** Token Introspection — RFC 7662 §2. */
+import * as z from 'zod'
+import { defineFunction } from '../../shared/http/define-function.ts'
+import { invalidClient } from '../../shared/http/errors.ts'
+import { verifyAccessToken } from '../../shared/oauth/access-token.ts'
+import { ClientAuthFields } from '../../shared/oauth/client-auth-schema.ts'
+import { authenticateClient } from '../../shared/oauth/client-authentication.ts'
+import { NO_STORE } from '../../shared/oauth/token-response.ts'
+
+const IntrospectionRequest = z.object({
+  token: z.string(),
+  token_type_hint: z.string().optional(),
+  ...ClientAuthFields,
+})
+
+export default defineFunction({
+  plane: 'auth',
+  method: 'POST',
+  path: '/oauth/introspect',
+  body: IntrospectionRequest,
+  handler: async (c, ctx) => {
+    const { body, org, runtime } = ctx
+    const client = await authenticateClient(ctx, c.req.header('authorization'), body, [
+      `${org.issuer}/oauth/introspect`,
+      org.issuer,
+    ])
+    // §2.1: the endpoint requires client authentication, which a public client cannot give.
+    if (client.type === 'public') throw invalidClient('public clients cannot introspect tokens')
+    // §2.2: expired, revoked, malformed, foreign and unknown tokens are all just inactive.
+    const claims = await verifyAccessToken(runtime, org, body.token)
+    return c.json(
+      claims ? { active: true, ...claims, token_type: 'Bearer' } : { active: false },
+      200,
+      NO_STORE,
+    )
+  },
+})

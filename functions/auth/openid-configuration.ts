@@ -1,0 +1,10 @@
+/** OpenID Provider Metadata — OpenID Connect Discovery 1.0 §4. */
+import { defineFunction } from '../../shared/http/define-function.ts'
+import { metadataResponse, openIdMetadata } from '../../shared/oauth/discovery.ts'
+
+export default defineFunction({
+  plane: 'auth',
+  method: 'GET',
+  path: '/.well-known/openid-configuration',
+  handler: (c, { org }) => metadataResponse(c, org, 'openid-configuration', openIdMetadata),
+})

@@ -1,0 +1,133 @@
+/**
+ * Access tokens: RFC 9068 JWTs (`typ: at+jwt`) signed with the organization's current key,
+ * and their verification for introspection and for the admin API. Verified tokens are kept
+ * in a bounded cache; expiry, the deny list and the client's status are checked on every use.
+ */
+import { randomBytes } from 'node:crypto'
+import { decodeCompact, signCompact, verifyCompact } from '../crypto/jws.ts'
+import { SIGNING_ALGS, type SigningAlg } from '../keys/generate.ts'
+import type { Runtime } from '../runtime.ts'
+import type { Organization } from '../tenancy.ts'
+
+export interface AccessTokenClaims {
+  readonly iss: string
+  readonly sub: string
+  readonly aud: string | string[]
+  readonly client_id: string
+  readonly scope?: string
+  readonly jti: string
+  readonly iat: number
+  readonly exp: number
+  readonly [claim: string]: unknown
+}
+
+export interface IssueInput {
+  readonly clientId: string
+  readonly subject: string
+  readonly scope: readonly string[]
+  readonly audience: string | readonly string[]
+  readonly ttlSeconds: number
+  /** More claims (auth_time, sid, authorization_details, ...). */
+  readonly claims?: Readonly<Record<string, unknown>>
+}
+
+/** The algorithm an organization signs access tokens with (settings; EdDSA by default). */
+export function accessTokenAlg(org: Organization): SigningAlg {
+  const configured = org.settings.access_token_signing_alg
+  return SIGNING_ALGS.includes(configured as SigningAlg) ? (configured as SigningAlg) : 'EdDSA'
+}
+
+export async function issueAccessToken(
+  runtime: Runtime,
+  org: Organization,
+  input: IssueInput,
+): Promise<{ token: string; claims: AccessTokenClaims }> {
+  const signer = await runtime.keys.signer(org.id, accessTokenAlg(org))
+  const now = Math.floor(Date.now() / 1000)
+  const claims: AccessTokenClaims = {
+    ...input.claims,
+    iss: org.issuer,
+    sub: input.subject,
+    aud: typeof input.audience === 'string' ? input.audience : [...input.audience],
+    client_id: input.clientId,
+    ...(input.scope.length ? { scope: input.scope.join(' ') } : {}),
+    jti: randomBytes(16).toString('base64url'),
+    iat: now,
+    exp: now + input.ttlSeconds,
+  }
+  return { token: signCompact({ typ: 'at+jwt', kid: signer.kid }, claims, signer.alg, signer.key), claims }
+}
+
+/**
+ * The claims of an access token this organization issued that is active now: signed by one
+ * of its published keys, unexpired, not revoked, its client still existing and enabled.
+ * Anything else (malformed, foreign, expired, revoked) is undefined.
+ * @throws HttpError 503 when the deny list or keys cannot be read (fail closed).
+ */
+export async function verifyAccessToken(
+  runtime: Runtime,
+  org: Organization,
+  token: string,
+): Promise<AccessTokenClaims | undefined> {
+  const cacheKey = `${org.id} ${token}`
+  let claims = runtime.verifiedTokens.get(cacheKey)
+  if (!claims) {
+    claims = await verifySignatureAndClaims(runtime, org, token)
+    if (!claims) return undefined
+    runtime.verifiedTokens.set(cacheKey, claims)
+  }
+  if (claims.exp <= Date.now() / 1000) return undefined
+  if (await runtime.revocations.isRevoked(org.id, claims.jti)) return undefined
+  const client = await runtime.clients.find(org.id, claims.client_id)
+  if (!client?.isActive) return undefined
+  return claims
+}
+
+async function verifySignatureAndClaims(
+  runtime: Runtime,
+  org: Organization,
+  token: string,
+): Promise<AccessTokenClaims | undefined> {
+  const jws = decodeCompact(token)
+  if (!jws) return undefined
+  const { header, payload } = jws
+  // RFC 9068 §4: the typ must say this is an access token, not an ID token or another JWT.
+  if (typeof header.typ !== 'string' || !['at+jwt', 'application/at+jwt'].includes(header.typ.toLowerCase()))
+    return undefined
+  if (typeof header.kid !== 'string') return undefined
+  const verifier = (await runtime.keys.forOrganization(org.id)).verifiers.get(header.kid)
+  if (!verifier || !verifyCompact(jws, verifier.alg, verifier.key)) return undefined
+  const valid =
+    payload.iss === org.issuer &&
+    typeof payload.sub === 'string' &&
+    typeof payload.client_id === 'string' &&
+    typeof payload.jti === 'string' &&
+    typeof payload.iat === 'number' &&
+    typeof payload.exp === 'number' &&
+    (typeof payload.aud === 'string' ||
+      (Array.isArray(payload.aud) && payload.aud.every((a) => typeof a === 'string')))
+  return valid ? (payload as AccessTokenClaims) : undefined
+}
+
+/** A bounded map of verified tokens; the oldest entries go first. */
+export class VerifiedTokenCache {
+  private readonly entries = new Map<string, AccessTokenClaims>()
+  private readonly maxEntries: number
+
+  constructor(maxEntries = 10_000) {
+    this.maxEntries = maxEntries
+  }
+
+  get(key: string): AccessTokenClaims | undefined {
+    return this.entries.get(key)
+  }
+
+  set(key: string, claims: AccessTokenClaims): void {
+    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string)
+    this.entries.set(key, claims)
+  }
+
+  clear(): void {
+    this.entries.clear()
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Clients (applications) by client_id, cached in-process with their secret digests, so the
+ * token endpoint authenticates without the database. A change NOTIFYs and drops the entry.
+ */
+import { TtlCache } from '../cache/ttl-cache.ts'
+import { type Application, findApplicationByClientId, type SecretDigest } from '../db/applications.ts'
+import type { Database } from '../db/database.ts'
+
+export interface Client extends Application {
+  readonly secrets: readonly SecretDigest[]
+}
+
+export class ClientDirectory {
+  // Unknown client_ids are cached too (as undefined), bounded, so guessing them costs no queries.
+  private readonly cache: TtlCache<string, Client | undefined>
+  private readonly db: Database
+
+  constructor(db: Database, ttlMs: number) {
+    this.db = db
+    this.cache = new TtlCache({ ttlMs, maxEntries: 20_000 })
+  }
+
+  /** The client, or undefined for an unknown client_id or one of another organization. */
+  find(organizationId: string, clientId: string): Promise<Client | undefined> {
+    return this.cache.get(`${organizationId} ${clientId}`, async () => {
+      const found = await this.db.inOrganization(organizationId, (q) =>
+        findApplicationByClientId(q, clientId),
+      )
+      return found && { ...found.application, secrets: found.secrets }
+    })
+  }
+
+  invalidate(organizationId: string, clientId?: string): void {
+    if (clientId) this.cache.delete(`${organizationId} ${clientId}`)
+    else this.cache.deleteWhere((key) => key.startsWith(`${organizationId} `))
+  }
+
+  clear(): void {
+    this.cache.clear()
+  }
+}

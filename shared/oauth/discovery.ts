@@ -1,0 +1,68 @@
+/**
+ * Authorization server metadata (RFC 8414) and OpenID Provider metadata (OpenID Connect
+ * Discovery 1.0 §3), per organization, listing only what is really supported.
+ */
+import { createHash } from 'node:crypto'
+import type { Context } from 'hono'
+import { SIGNING_ALGS } from '../keys/generate.ts'
+import type { Organization } from '../tenancy.ts'
+import { ASSERTION_ALGS } from './client-authentication.ts'
+
+export const GRANT_TYPES_SUPPORTED = ['client_credentials'] as const
+
+export function serverMetadata(org: Organization): Record<string, unknown> {
+  const url = (path: string) => `${org.issuer}${path}`
+  const authenticated = ['client_secret_basic', 'client_secret_post', 'private_key_jwt']
+  return {
+    issuer: org.issuer,
+    token_endpoint: url('/oauth/token'),
+    jwks_uri: url('/.well-known/jwks.json'),
+    introspection_endpoint: url('/oauth/introspect'),
+    revocation_endpoint: url('/oauth/revoke'),
+    response_types_supported: [],
+    grant_types_supported: [...GRANT_TYPES_SUPPORTED],
+    token_endpoint_auth_methods_supported: [...authenticated, 'none'],
+    token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGS],
+    introspection_endpoint_auth_methods_supported: authenticated,
+    introspection_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGS],
+    // RFC 7009 §2.1: public clients revoke their own tokens with their client_id.
+    revocation_endpoint_auth_methods_supported: [...authenticated, 'none'],
+    revocation_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGS],
+  }
+}
+
+export function openIdMetadata(org: Organization): Record<string, unknown> {
+  return {
+    ...serverMetadata(org),
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: [...SIGNING_ALGS],
+  }
+}
+
+const rendered = new WeakMap<Organization, Map<string, { body: string; etag: string }>>()
+
+/**
+ * A metadata document, serialized once per cached organization, with an ETag; answers 304
+ * to a matching If-None-Match.
+ */
+export function metadataResponse(
+  c: Context,
+  org: Organization,
+  name: string,
+  build: (org: Organization) => unknown,
+): Response {
+  let docs = rendered.get(org)
+  if (!docs) {
+    docs = new Map()
+    rendered.set(org, docs)
+  }
+  let doc = docs.get(name)
+  if (!doc) {
+    const body = JSON.stringify(build(org))
+    doc = { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` }
+    docs.set(name, doc)
+  }
+  const headers = { 'cache-control': 'public, max-age=300', etag: doc.etag }
+  if (c.req.header('if-none-match') === doc.etag) return c.body(null, 304, headers)
+  return c.body(doc.body, 200, { ...headers, 'content-type': 'application/json' })
+}

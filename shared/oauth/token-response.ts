@@ -1,0 +1,18 @@
+/** Token endpoint responses (RFC 6749 §5.1): JSON, never cached. */
+import type { Context } from 'hono'
+
+export interface TokenResponse {
+  readonly access_token: string
+  readonly token_type: 'Bearer'
+  readonly expires_in: number
+  readonly scope?: string
+  readonly refresh_token?: string
+  readonly id_token?: string
+  readonly [member: string]: unknown
+}
+
+export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const
+
+export function tokenResponse(c: Context, body: TokenResponse): Response {
+  return c.json(body, 200, NO_STORE)
+}
