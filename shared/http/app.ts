@@ -10,6 +10,7 @@ import type { Runtime } from '../runtime.ts'
 import type { HandlerContext, HttpMethod, RequestMeta, RouteEntry } from './define-function.ts'
 import { methodNotAllowed, notFound } from './errors.ts'
 import { mountHealth } from './health.ts'
+import { openApiDocument } from './openapi.ts'
 import { decodeBody, decodeParameters, readBody, validate } from './parse-request.ts'
 import {
   dialectOfPath,
@@ -53,6 +54,15 @@ export function createApp(runtime: Runtime, routes: readonly RouteEntry[]): App 
     app.all(path, (c) => {
       c.set('dialect', dialectOfPath(path))
       throw methodNotAllowed(allow)
+    })
+  }
+
+  if (runtime.config.planes.includes('admin')) {
+    app.get('/api/v1/openapi.json', async (c) => {
+      c.set('route', '/api/v1/openapi.json')
+      c.set('plane', 'admin')
+      const org = await runtime.organizations.resolve(c.req.header('host'))
+      return c.json(openApiDocument(mounted, org.issuer), 200, { 'cache-control': 'public, max-age=300' })
     })
   }
 

@@ -56,6 +56,14 @@ export interface FunctionDefinition<
   readonly query?: Q
   /** Schema of the path parameters; a path that fails it is answered 404. */
   readonly params?: P
+  /** For the admin API's OpenAPI document: what the endpoint does and answers. */
+  readonly docs?: {
+    readonly summary: string
+    readonly scope?: string
+    readonly responses: Readonly<
+      Record<number, { readonly description: string; readonly schema?: z.ZodType }>
+    >
+  }
   /** Error dialect; by default from the path (see dialectOfPath). */
   readonly errors?: ErrorDialect
   readonly handler: (

@@ -1,0 +1,33 @@
+/** Create an application (OAuth client); its secret is shown once. */
+import { authorizeAdmin } from '../../shared/admin/authorize.ts'
+import {
+  ApplicationWithSecret,
+  applicationView,
+  CreateApplication,
+} from '../../shared/applications/schema.ts'
+import { createApplication } from '../../shared/applications/service.ts'
+import { defineFunction } from '../../shared/http/define-function.ts'
+
+export default defineFunction({
+  plane: 'admin',
+  method: 'POST',
+  path: '/api/v1/applications',
+  body: CreateApplication,
+  docs: {
+    summary: 'Create an application',
+    scope: 'applications:write',
+    responses: {
+      201: { description: 'Created; client_secret appears only here.', schema: ApplicationWithSecret },
+    },
+  },
+  handler: async (c, ctx) => {
+    const actor = await authorizeAdmin(c.req.header('authorization'), ctx, 'applications:write')
+    const { application, clientSecret } = await createApplication(ctx, actor, ctx.body)
+    c.header('location', `/api/v1/applications/${application.id}`)
+    c.header('cache-control', 'no-store')
+    return c.json(
+      { ...applicationView(application), ...(clientSecret ? { client_secret: clientSecret } : {}) },
+      201,
+    )
+  },
+})

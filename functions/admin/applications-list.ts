@@ -1,0 +1,32 @@
+/** List applications, in creation order, a page at a time. */
+import * as z from 'zod'
+import { authorizeAdmin } from '../../shared/admin/authorize.ts'
+import { ApplicationResource, applicationView } from '../../shared/applications/schema.ts'
+import { listApplications } from '../../shared/db/applications.ts'
+import { defineFunction } from '../../shared/http/define-function.ts'
+import { decodeCursor, PageQuery, page } from '../../shared/http/pagination.ts'
+
+export default defineFunction({
+  plane: 'admin',
+  method: 'GET',
+  path: '/api/v1/applications',
+  query: PageQuery,
+  docs: {
+    summary: 'List applications',
+    scope: 'applications:read',
+    responses: {
+      200: {
+        description: 'A page; next_cursor is null on the last one.',
+        schema: z.object({ data: z.array(ApplicationResource), next_cursor: z.string().nullable() }),
+      },
+    },
+  },
+  handler: async (c, ctx) => {
+    await authorizeAdmin(c.req.header('authorization'), ctx, 'applications:read')
+    const { limit, cursor } = ctx.query
+    const after = decodeCursor(cursor)
+    const items = await ctx.db.transaction((q) => listApplications(q, { limit, after }))
+    const result = page(items, limit, (a) => ({ createdAt: a.createdAt, id: a.id }))
+    return c.json({ data: result.data.map(applicationView), next_cursor: result.next_cursor })
+  },
+})

@@ -1,0 +1,53 @@
+/** Rotate an application's secret; the old one may stay valid for a grace period. */
+import * as z from 'zod'
+import { authorizeAdmin } from '../../shared/admin/authorize.ts'
+import { ApplicationParams } from '../../shared/applications/schema.ts'
+import { rotateApplicationSecret } from '../../shared/applications/service.ts'
+import { defineFunction } from '../../shared/http/define-function.ts'
+
+const RotateSecret = z.strictObject({
+  /** How long the secrets valid until now keep working: 0 (default) ends them at once. */
+  grace_period_seconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(30 * 86_400)
+    .default(0),
+})
+
+export default defineFunction({
+  plane: 'admin',
+  method: 'POST',
+  path: '/api/v1/applications/:id/secret',
+  params: ApplicationParams,
+  body: RotateSecret,
+  docs: {
+    summary: 'Rotate the client secret',
+    scope: 'applications:write',
+    responses: {
+      200: {
+        description: 'The new secret, shown once.',
+        schema: z.object({
+          client_id: z.string(),
+          client_secret: z.string(),
+          previous_secrets_valid_until: z.iso.datetime(),
+        }),
+      },
+      404: { description: 'No such application.' },
+      409: { description: 'The application does not authenticate with a secret.' },
+    },
+  },
+  handler: async (c, ctx) => {
+    const actor = await authorizeAdmin(c.req.header('authorization'), ctx, 'applications:write')
+    const rotated = await rotateApplicationSecret(ctx, actor, ctx.params.id, ctx.body.grace_period_seconds)
+    return c.json(
+      {
+        client_id: rotated.application.clientId,
+        client_secret: rotated.clientSecret,
+        previous_secrets_valid_until: rotated.previousSecretsValidUntil.toISOString(),
+      },
+      200,
+      { 'cache-control': 'no-store' },
+    )
+  },
+})
