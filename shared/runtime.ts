@@ -3,7 +3,7 @@
  * request: the pool, the caches and their invalidation, the audit buffer, metrics, logs.
  */
 import { AuditLog } from './audit/audit-log.ts'
-import { InvalidationBus } from './cache/invalidation.ts'
+import { type Change, InvalidationBus } from './cache/invalidation.ts'
 import type { Config } from './config.ts'
 import { Database } from './db/database.ts'
 import { Metrics } from './http/metrics.ts'
@@ -64,29 +64,35 @@ export class Runtime {
       connectTimeoutMs: config.database.connectTimeoutMs,
       applicationName: `${applicationName}-listen`,
     })
-    this.bus.onChange((change) => {
-      switch (change.kind) {
-        case 'organization':
-          this.organizations.invalidate()
-          break
-        case 'application':
-          this.clients.invalidate(change.organizationId, change.id)
-          break
-        case 'keys':
-          this.keys.invalidate(change.organizationId)
-          break
-        case 'revocation':
-          if (change.id) this.revocations.add(change.organizationId, change.id)
-          else this.revocations.clear()
-          break
-      }
-    })
+    this.bus.onChange((change) => this.applyChange(change))
+    this.db.onCommit = (changes) => {
+      for (const change of changes) this.applyChange(change)
+    }
     this.bus.onReset(() => {
       this.organizations.invalidate()
       this.clients.clear()
       this.keys.invalidate()
       this.revocations.clear()
     })
+  }
+
+  /** Drops what a change made stale, whether this process or another one made it. */
+  private applyChange(change: Change): void {
+    switch (change.kind) {
+      case 'organization':
+        this.organizations.invalidate()
+        break
+      case 'application':
+        this.clients.invalidate(change.organizationId, change.id)
+        break
+      case 'keys':
+        this.keys.invalidate(change.organizationId)
+        break
+      case 'revocation':
+        if (change.id) this.revocations.add(change.organizationId, change.id)
+        else this.revocations.clear()
+        break
+    }
   }
 
   /**

@@ -31,7 +31,6 @@ export default defineFunction({
     const { runtime, org } = ctx
     const algs = ctx.body.alg ? [ctx.body.alg] : undefined
     const rotated = await rotateSigningKeys(runtime.db, runtime.config.masterKey, org.id, actor.audit, algs)
-    runtime.keys.invalidate(org.id)
     return c.json({ rotated: rotated.map((r) => ({ alg: r.alg, current_kid: r.current, next_kid: r.next })) })
   },
 })

@@ -49,7 +49,6 @@ export default defineFunction({
         requestId: request.requestId,
       })
     })
-    runtime.revocations.add(org.id, claims.jti)
     return c.body(null, 200, NO_STORE)
   },
 })

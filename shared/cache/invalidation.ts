@@ -19,7 +19,15 @@ export interface Change {
   readonly id: string | undefined
 }
 
-/** Sends the change when the surrounding transaction commits (NOTIFY is transactional). */
+// Changes made by a transaction still open, by its connection: applied to this process's own
+// caches the moment it commits (see Database), before the NOTIFY comes back.
+const pending = new WeakMap<Queryable, Change[]>()
+
+/**
+ * Announces a change when the surrounding transaction commits: to this process at once, to
+ * every process through NOTIFY (which is transactional too). A rolled-back change is never
+ * announced.
+ */
 export async function notifyChange(
   q: Queryable,
   kind: ChangeKind,
@@ -30,6 +38,16 @@ export async function notifyChange(
     INVALIDATION_CHANNEL,
     [kind, organizationId, id ?? ''].join(' '),
   ])
+  const list = pending.get(q) ?? []
+  list.push({ kind, organizationId, id })
+  pending.set(q, list)
+}
+
+/** The changes a transaction on `q` announced, forgotten once taken. */
+export function takeAnnouncedChanges(q: Queryable): Change[] {
+  const list = pending.get(q) ?? []
+  pending.delete(q)
+  return list
 }
 
 function parseChange(payload: string | undefined): Change | undefined {

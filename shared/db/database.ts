@@ -5,6 +5,7 @@
  * pooling and even a superuser connection string cannot read across tenants.
  */
 import pg from 'pg'
+import { type Change, takeAnnouncedChanges } from '../cache/invalidation.ts'
 import { serviceUnavailable } from '../http/errors.ts'
 
 /** What the aggregate modules (shared/db/<aggregate>.ts) need: one query at a time. */
@@ -42,6 +43,8 @@ export class Database {
   private readonly runtimeRole: string
   private readonly statementTimeoutMs: number
   private warming: Promise<void> | undefined
+  /** Receives the changes a transaction announced (notifyChange), right after it commits. */
+  onCommit: ((changes: readonly Change[]) => void) | undefined
 
   constructor(options: DatabaseOptions) {
     if (!/^[a-z_][a-z0-9_]*$/.test(options.runtimeRole))
@@ -129,8 +132,11 @@ export class Database {
       await client.query(begin)
       const result = await fn(client)
       await client.query('COMMIT')
+      const changes = takeAnnouncedChanges(client)
+      if (changes.length) this.onCommit?.(changes)
       return result
     } catch (err) {
+      takeAnnouncedChanges(client)
       await client.query('ROLLBACK').catch(() => {
         broken = true
       })

@@ -117,7 +117,7 @@ async function authenticate(
   const presented = presentedCredentials(authorization, body)
   const clientId = presented.clientId ?? unverifiedIssuer(presented)
   const client = clientId ? await ctx.runtime.clients.find(ctx.org.id, clientId) : undefined
-  if (!client || !client.isActive) throw invalidClient('client authentication failed')
+  if (!client?.isActive) throw invalidClient('client authentication failed')
   if (client.tokenEndpointAuthMethod !== presented.method) {
     throw invalidClient(`this client authenticates with ${client.tokenEndpointAuthMethod}`)
   }
