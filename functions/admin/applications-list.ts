@@ -25,8 +25,11 @@ export default defineFunction({
     await authorizeAdmin(c.req.header('authorization'), ctx, 'applications:read')
     const { limit, cursor } = ctx.query
     const after = decodeCursor(cursor)
-    const items = await ctx.db.transaction((q) => listApplications(q, { limit, after }))
-    const result = page(items, limit, (a) => ({ createdAt: a.createdAt, id: a.id }))
+    const rows = await ctx.db.transaction((q) => listApplications(q, { limit, after }))
+    const result = page(
+      rows.map((r) => ({ item: r.application, position: r.position })),
+      limit,
+    )
     return c.json({ data: result.data.map(applicationView), next_cursor: result.next_cursor })
   },
 })

@@ -166,20 +166,26 @@ export async function findApplicationById(q: Queryable, id: string): Promise<App
   return rows[0] && toApplication(rows[0])
 }
 
-/** One page in creation order, after the (createdAt, id) position `after`. */
+/**
+ * One page in creation order, after the position `after`. Positions carry created_at to the
+ * microsecond as PostgreSQL stores it (a JavaScript Date would round it to milliseconds and
+ * repeat rows across pages).
+ */
 export async function listApplications(
   q: Queryable,
-  page: { limit: number; after?: { createdAt: Date; id: string } | undefined },
-): Promise<Application[]> {
+  page: { limit: number; after?: { at: string; id: string } | undefined },
+): Promise<{ application: Application; position: { at: string; id: string } }[]> {
+  const position = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS position_at`
   const { rows } = page.after
-    ? await q.query<ApplicationRecord>(
-        'SELECT * FROM applications WHERE (created_at, id) > ($1, $2) ORDER BY created_at, id LIMIT $3',
-        [page.after.createdAt, page.after.id, page.limit],
+    ? await q.query<ApplicationRecord & { position_at: string }>(
+        `SELECT *, ${position} FROM applications WHERE (created_at, id) > ($1::timestamptz, $2) ORDER BY created_at, id LIMIT $3`,
+        [page.after.at, page.after.id, page.limit],
       )
-    : await q.query<ApplicationRecord>('SELECT * FROM applications ORDER BY created_at, id LIMIT $1', [
-        page.limit,
-      ])
-  return rows.map(toApplication)
+    : await q.query<ApplicationRecord & { position_at: string }>(
+        `SELECT *, ${position} FROM applications ORDER BY created_at, id LIMIT $1`,
+        [page.limit],
+      )
+  return rows.map((r) => ({ application: toApplication(r), position: { at: r.position_at, id: r.id } }))
 }
 
 /** Replaces every setting of an application; returns it as stored. */

@@ -1,0 +1,114 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import { jsonOf } from '../support/http.ts'
+import { createTenant, type Tenant } from '../support/oauth.ts'
+import { createTestRuntime, type TestRuntime } from '../support/runtime.ts'
+
+let t: TestRuntime
+let main: Tenant
+let globex: Tenant
+
+beforeAll(async () => {
+  t = await createTestRuntime()
+  main = await createTenant(t, 'main')
+  globex = await createTenant(t, 'globex', 'login.globex.test')
+})
+
+const get = (path: string, host: string, headers: Record<string, string> = {}) =>
+  t.app.request(path, { headers: { host, ...headers } })
+
+describe.each(['/.well-known/oauth-authorization-server', '/.well-known/openid-configuration'])(
+  'GET %s',
+  (path) => {
+    it('describes the organization as its own issuer, exactly (RFC 8414 §3.3)', async () => {
+      const mainDoc = await jsonOf(await get(path, main.host))
+      const globexDoc = await jsonOf(await get(path, globex.host))
+      expect(mainDoc.issuer).toBe('http://localhost:8080')
+      expect(globexDoc.issuer).toBe('http://login.globex.test:8080')
+      expect(globexDoc.token_endpoint).toBe('http://login.globex.test:8080/oauth/token')
+    })
+
+    it('lists only what is supported', async () => {
+      const doc = await jsonOf(await get(path, main.host))
+      expect(doc).toMatchObject({
+        token_endpoint: 'http://localhost:8080/oauth/token',
+        jwks_uri: 'http://localhost:8080/.well-known/jwks.json',
+        introspection_endpoint: 'http://localhost:8080/oauth/introspect',
+        revocation_endpoint: 'http://localhost:8080/oauth/revoke',
+        grant_types_supported: ['client_credentials'],
+        token_endpoint_auth_methods_supported: [
+          'client_secret_basic',
+          'client_secret_post',
+          'private_key_jwt',
+          'none',
+        ],
+        token_endpoint_auth_signing_alg_values_supported: ['RS256', 'PS256', 'ES256', 'EdDSA'],
+        introspection_endpoint_auth_methods_supported: [
+          'client_secret_basic',
+          'client_secret_post',
+          'private_key_jwt',
+        ],
+      })
+      // Every endpoint listed answers on this server.
+      for (const key of ['token_endpoint', 'introspection_endpoint', 'revocation_endpoint', 'jwks_uri']) {
+        const url = new URL(doc[key])
+        const res = await t.app.request(url.pathname, {
+          method: key === 'jwks_uri' ? 'GET' : 'POST',
+          headers: { host: url.host },
+        })
+        expect(res.status, key).not.toBe(404)
+      }
+    })
+
+    it('is cacheable, with an ETag that answers 304', async () => {
+      const res = await get(path, main.host)
+      expect(res.headers.get('cache-control')).toBe('public, max-age=300')
+      const etag = res.headers.get('etag')!
+      expect(etag).toMatch(/^"[A-Za-z0-9_-]{22}"$/)
+      const again = await get(path, main.host, { 'if-none-match': etag })
+      expect(again.status).toBe(304)
+      expect(await again.text()).toBe('')
+    })
+  },
+)
+
+describe('GET /.well-known/openid-configuration', () => {
+  it('adds the OpenID Provider fields', async () => {
+    const doc = await jsonOf(await get('/.well-known/openid-configuration', main.host))
+    expect(doc).toMatchObject({
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: ['EdDSA', 'ES256', 'RS256'],
+    })
+  })
+})
+
+describe('GET /.well-known/jwks.json', () => {
+  it('publishes the current and next key of each algorithm, public parts only, cacheable', async () => {
+    const res = await get('/.well-known/jwks.json', main.host)
+    expect(res.status).toBe(200)
+    expect(res.headers.get('cache-control')).toBe('public, max-age=300')
+    const { keys } = await jsonOf(res)
+    expect(keys).toHaveLength(6)
+    expect(keys.map((k: { alg: string }) => k.alg).sort()).toEqual([
+      'ES256',
+      'ES256',
+      'EdDSA',
+      'EdDSA',
+      'RS256',
+      'RS256',
+    ])
+    for (const key of keys) {
+      expect(key).toMatchObject({ use: 'sig', kid: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) })
+      for (const secret of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) expect(key).not.toHaveProperty(secret)
+    }
+  })
+
+  it('gives each organization its own keys', async () => {
+    const a = (await jsonOf(await get('/.well-known/jwks.json', main.host))).keys.map(
+      (k: { kid: string }) => k.kid,
+    )
+    const b = (await jsonOf(await get('/.well-known/jwks.json', globex.host))).keys.map(
+      (k: { kid: string }) => k.kid,
+    )
+    expect(a.filter((kid: string) => b.includes(kid))).toEqual([])
+  })
+})
