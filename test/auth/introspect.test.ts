@@ -2,14 +2,14 @@ import { generateKeyPairSync } from 'node:crypto'
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { signCompact } from '../../shared/crypto/jws.ts'
 import { jsonOf } from '../support/http.ts'
-import { basic, createTenant, type Tenant } from '../support/oauth.ts'
+import { type AppJson, basic, createTenant, type Tenant } from '../support/oauth.ts'
 import { createTestRuntime, type TestRuntime } from '../support/runtime.ts'
 
 let t: TestRuntime
 let tenant: Tenant
 let other: Tenant
-let resourceServer: Record<string, any>
-let service: Record<string, any>
+let resourceServer: AppJson
+let service: AppJson
 
 beforeAll(async () => {
   t = await createTestRuntime()
@@ -27,7 +27,7 @@ afterEach(() => {
   vi.useRealTimers()
 })
 
-async function tokenOf(app: Record<string, any>, on: Tenant = tenant): Promise<string> {
+async function tokenOf(app: AppJson, on: Tenant = tenant): Promise<string> {
   const res = await on.post(
     '/oauth/token',
     { grant_type: 'client_credentials' },

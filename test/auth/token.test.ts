@@ -3,12 +3,12 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '../../shared/db/embedded.ts'
 import { jsonOf } from '../support/http.ts'
-import { basic, createTenant, type Tenant } from '../support/oauth.ts'
+import { type AppJson, basic, createTenant, type Tenant } from '../support/oauth.ts'
 import { createTestRuntime, type TestRuntime } from '../support/runtime.ts'
 
 let t: TestRuntime
 let tenant: Tenant
-let service: Record<string, any>
+let service: AppJson
 
 beforeAll(async () => {
   t = await createTestRuntime()
@@ -277,7 +277,7 @@ describe('secret rotation', () => {
 
 describe('private_key_jwt (RFC 7523 §2.2)', () => {
   let keys: Awaited<ReturnType<typeof generateKeyPair>>
-  let app: Record<string, any>
+  let app: AppJson
   let jwksServer: Server
   beforeAll(async () => {
     keys = await generateKeyPair('ES256')

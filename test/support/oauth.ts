@@ -15,6 +15,10 @@ export function form(params: Record<string, string | string[]>): string {
   return body.toString()
 }
 
+/** An application as the admin API returns it; tests read its members freely. */
+// biome-ignore lint/suspicious/noExplicitAny: JSON read by assertions.
+export type AppJson = Record<string, any>
+
 export interface Tenant {
   readonly bootstrap: BootstrapResult
   readonly host: string
@@ -30,7 +34,7 @@ export interface Tenant {
   /** A JSON request to the admin API with an admin token. */
   admin(method: string, path: string, body?: unknown, token?: string): Promise<Response>
   /** Creates an application through the admin API; returns its JSON (with client_secret). */
-  createApplication(body: Record<string, unknown>): Promise<Record<string, any>>
+  createApplication(body: Record<string, unknown>): Promise<AppJson>
   /** Verifies a JWT against this tenant's published JWKS. */
   verify(
     token: string,
