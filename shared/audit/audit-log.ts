@@ -64,8 +64,8 @@ export class AuditLog {
     this.buffer = new Map()
     this.buffered = 0
     for (const [organizationId, events] of batches) {
-      for (let i = 0; i < events.length; i += 1000) {
-        const chunk = events.slice(i, i + 1000)
+      for (let i = 0; i < events.length; i += 5000) {
+        const chunk = events.slice(i, i + 5000)
         try {
           await this.db.inOrganization(organizationId, (q) => insertAuditEvents(q, organizationId, chunk))
         } catch (err) {

@@ -68,7 +68,13 @@ export function createApp(runtime: Runtime, routes: readonly RouteEntry[]): App 
 
   app.notFound((c) => respond(c, errorParts(notFound(), 'problem')))
   app.onError((err, c) =>
-    respond(c, errorParts(toHttpError(err, requestLog(runtime, c)), c.var.dialect ?? 'problem')),
+    respond(
+      c,
+      errorParts(
+        toHttpError(err, () => requestLog(runtime, c)),
+        c.var.dialect ?? 'problem',
+      ),
+    ),
   )
   return app
 }
@@ -141,7 +147,7 @@ function invokeFunction(runtime: Runtime, entry: RouteEntry) {
       : undefined
     let body: unknown
     if (fn.body && !BODYLESS.has(c.req.method)) {
-      const text = await readBody(c.req.raw, runtime.config.bodyLimitBytes)
+      const text = await readBody(c.req.raw, runtime.config.bodyLimitBytes, incomingOf(c))
       body = validate(
         fn.body,
         decodeBody(text, c.req.header('content-type'), bodyType, fn.body, dialect),
@@ -164,6 +170,11 @@ function invokeFunction(runtime: Runtime, entry: RouteEntry) {
     }
     return fn.handler(c, ctx as never)
   }
+}
+
+/** Node's request stream, when @hono/node-server serves (not for in-process app.request()). */
+function incomingOf(c: Context): NodeJS.ReadableStream | undefined {
+  return (c.env as { incoming?: NodeJS.ReadableStream } | undefined)?.incoming
 }
 
 /**

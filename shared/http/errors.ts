@@ -148,8 +148,9 @@ export class ScimError extends HttpError {
 /** Errors every dialect knows; the serializer renders them in the route's dialect. */
 export const notFound = (detail = 'No such endpoint.') => new HttpError(404, 'not_found', detail)
 export const malformedBody = (detail: string) => new HttpError(400, 'malformed_body', detail)
+// The rest of the body is not read, so the connection cannot carry another request.
 export const payloadTooLarge = (limit: number) =>
-  new HttpError(413, 'payload_too_large', `The request body exceeds ${limit} bytes.`)
+  new HttpError(413, 'payload_too_large', `The request body exceeds ${limit} bytes.`, { connection: 'close' })
 export const unsupportedMediaType = (expected: readonly string[]) =>
   new HttpError(415, 'unsupported_media_type', `The request body must be ${expected.join(' or ')}.`)
 export const methodNotAllowed = (allow: readonly string[]) =>

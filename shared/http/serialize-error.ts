@@ -17,13 +17,16 @@ export function dialectOfPath(path: string): ErrorDialect {
 
 const internalError = () => new HttpError(500, 'internal_error', 'An unexpected error occurred.')
 
-/** Maps any thrown value to its HTTP error; unexpected values are logged first. */
-export function toHttpError(err: unknown, log: Logger): HttpError {
+/**
+ * Maps any thrown value to its HTTP error; server errors and unexpected values are logged
+ * first. The logger is asked for only then: most errors are the client's and log nothing.
+ */
+export function toHttpError(err: unknown, log: () => Logger): HttpError {
   if (err instanceof HttpError) {
-    if (!err.expose) log.error({ err }, 'request failed')
+    if (!err.expose) log().error({ err }, 'request failed')
     return err
   }
-  log.error({ err }, 'unexpected error')
+  log().error({ err }, 'unexpected error')
   return internalError()
 }
 

@@ -16,10 +16,17 @@ export interface RunningServer {
 export function startServer(runtime: Runtime, app: App): Promise<RunningServer> {
   const { config, log } = runtime
   return new Promise((resolve, reject) => {
+    // autoCleanupIncoming off: functions read their bodies themselves and Node's HTTP server
+    // discards an unread one; node-server's own draining put listeners and a timer on every POST.
     const server = serve(
-      { fetch: app.fetch, port: config.port, hostname: config.host },
+      { fetch: app.fetch, port: config.port, hostname: config.host, autoCleanupIncoming: false },
       (info: AddressInfo) => {
-        log.info({ port: info.port, host: config.host }, 'listening')
+        log.info(
+          { port: info.port, host: config.host, startupMs: Math.round(performance.now()) },
+          'listening',
+        )
+        // After the first requests can be answered, not before (cold start).
+        setImmediate(() => runtime.metrics.collectProcessMetrics())
         resolve({ port: info.port, shutdown })
       },
     )
