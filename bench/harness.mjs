@@ -3,8 +3,8 @@
  * the artifact pinned to core 0, and autocannon pinned to core 1.
  */
 import { execFileSync, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import { cpus } from 'node:os'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, tmpdir } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
 import { importTs } from './lib/load-ts.mjs'
@@ -164,17 +164,17 @@ export async function createHarness({ root, scratch, quick }) {
   return harness
 }
 
-function runAutocannon(
-  root,
-  { url, connections = 50, duration, method = 'GET', headers = {}, body, pipelining = 1 },
-) {
-  const args = [path.join(root, 'node_modules/autocannon/autocannon.js'), '-j', '-c', String(connections)]
-  args.push('-d', String(duration), '-p', String(pipelining), '-m', method)
-  for (const [k, v] of Object.entries(headers)) args.push('-H', `${k}=${v}`)
-  if (body !== undefined) args.push('-b', body)
-  args.push(url)
-  const argv = pinned(1, [process.execPath, ...args])
-  return JSON.parse(execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }))
+function runAutocannon(root, spec) {
+  const file = path.join(tmpdir(), `zenoauth-load-${process.pid}-${Date.now()}.json`)
+  writeFileSync(file, JSON.stringify(spec))
+  try {
+    const argv = pinned(1, [process.execPath, path.join(root, 'bench/lib/load.mjs'), file])
+    return JSON.parse(
+      execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }),
+    )
+  } finally {
+    rmSync(file, { force: true })
+  }
 }
 
 function withDatabase(url, database, user) {
