@@ -57,6 +57,8 @@ export async function createHarness({ root, scratch, quick }) {
   if (!superuserUrl) {
     embedded = await startEmbeddedPostgres({ dataDir: path.join(scratch, 'db') })
     superuserUrl = embedded.ownerUrl('postgres')
+    // PostgreSQL works beside the load generator, so core 0 measures the server alone.
+    pinPostgres(path.join(scratch, 'db/pg'), 1)
   }
   const appPassword = 'zenoauth-bench'
   await ensureRuntimeRoles(superuserUrl, appPassword)
@@ -100,7 +102,7 @@ export async function createHarness({ root, scratch, quick }) {
     baseUrl: `http://127.0.0.1:${publicPort}`,
     bootstrap,
     ownerUrl,
-    machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}${HAS_TASKSET ? ', server on core 0, load on core 1' : ', unpinned'}`,
+    machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}${HAS_TASKSET ? `, server on core 0, load${embedded ? ' and PostgreSQL' : ''} on core 1` : ', unpinned'}`,
 
     /**
      * Spawns the artifact (`serve` by default), pinned to core 0 unless `pin` is false;
@@ -150,11 +152,22 @@ export async function createHarness({ root, scratch, quick }) {
 
     /**
      * Runs autocannon as its own process on core 1, after a 2 s warm-up whose figures are
-     * dropped (V8 has not optimised the hot path yet); returns the measured run's JSON.
+     * dropped (V8 has not optimised the hot path yet); resolves to the measured run's JSON,
+     * with `maxRssBytes` of `samplePid` sampled every 100 ms during it.
      */
-    autocannon(options) {
-      runAutocannon(root, { ...options, duration: 2 })
-      return runAutocannon(root, { duration: quick ? 3 : 10, ...options })
+    async autocannon(options, samplePid) {
+      await runAutocannon(root, { ...options, duration: 2 })
+      let maxRssBytes = 0
+      const timer = samplePid
+        ? setInterval(() => {
+            maxRssBytes = Math.max(maxRssBytes, rssOf(samplePid))
+          }, 100)
+        : undefined
+      try {
+        return { ...(await runAutocannon(root, { duration: quick ? 3 : 10, ...options })), maxRssBytes }
+      } finally {
+        clearInterval(timer)
+      }
     },
 
     async close() {
@@ -165,16 +178,34 @@ export async function createHarness({ root, scratch, quick }) {
 }
 
 function runAutocannon(root, spec) {
-  const file = path.join(tmpdir(), `zenoauth-load-${process.pid}-${Date.now()}.json`)
+  const file = path.join(tmpdir(), `zenoauth-load-${process.pid}-${Date.now()}-${Math.random()}.json`)
   writeFileSync(file, JSON.stringify(spec))
-  try {
-    const argv = pinned(1, [process.execPath, path.join(root, 'bench/lib/load.mjs'), file])
-    return JSON.parse(
-      execFileSync(argv[0], argv.slice(1), { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }),
-    )
-  } finally {
-    rmSync(file, { force: true })
-  }
+  const argv = pinned(1, [process.execPath, path.join(root, 'bench/lib/load.mjs'), file])
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => {
+      out += d
+    })
+    child.stderr.on('data', (d) => {
+      err += d
+    })
+    child.on('close', (code) => {
+      rmSync(file, { force: true })
+      if (code === 0) resolve(JSON.parse(out))
+      else reject(new Error(`load generator failed (${code}): ${err}`))
+    })
+  })
+}
+
+/** Pins a running PostgreSQL (postmaster and its processes) to `core`; new backends inherit it. */
+export function pinPostgres(dataDir, core) {
+  if (!HAS_TASKSET) return
+  const postmaster = readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]
+  const children = execFileSync('pgrep', ['-P', postmaster], { encoding: 'utf8' }).split('\n').filter(Boolean)
+  for (const pid of [postmaster, ...children])
+    execFileSync('taskset', ['-a', '-p', '-c', String(core), pid], { stdio: 'ignore' })
 }
 
 function withDatabase(url, database, user) {

@@ -1,5 +1,7 @@
-/** Benchmark scenarios, in the order they run. Later issues add theirs here. */
+/** Benchmark scenarios, in the order they run. */
+import { calibration } from './calibration.mjs'
 import { coldStart } from './cold-start.mjs'
 import { readiness } from './readiness.mjs'
+import { tokenService } from './token-service.mjs'
 
-export const SCENARIOS = [coldStart, readiness]
+export const SCENARIOS = [calibration, coldStart, readiness, tokenService]

@@ -7,7 +7,7 @@ export const readiness = {
     for (const accessLog of ['false', 'true']) {
       const server = await h.startServer({ ACCESS_LOG: accessLog })
       try {
-        const r = h.autocannon({ url: `${h.baseUrl}/health/readiness` })
+        const r = await h.autocannon({ url: `${h.baseUrl}/health/readiness` })
         raw[`accessLog=${accessLog}`] = r
         rows.push({
           scenario: 'readiness',

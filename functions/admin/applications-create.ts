@@ -21,7 +21,7 @@ export default defineFunction({
     },
   },
   handler: async (c, ctx) => {
-    const actor = await authorizeAdmin(c.req.header('authorization'), ctx, 'applications:write')
+    const actor = await authorizeAdmin(ctx.header('authorization'), ctx, 'applications:write')
     const { application, clientSecret } = await createApplication(ctx, actor, ctx.body)
     c.header('location', `/api/v1/applications/${application.id}`)
     c.header('cache-control', 'no-store')

@@ -15,7 +15,7 @@ export default defineFunction({
     responses: { 204: { description: 'Deleted.' }, 404: { description: 'No such application.' } },
   },
   handler: async (c, ctx) => {
-    const actor = await authorizeAdmin(c.req.header('authorization'), ctx, 'applications:write')
+    const actor = await authorizeAdmin(ctx.header('authorization'), ctx, 'applications:write')
     await removeApplication(ctx, actor, ctx.params.id)
     return c.body(null, 204)
   },

@@ -19,7 +19,7 @@ export default defineFunction({
     },
   },
   handler: async (c, ctx) => {
-    await authorizeAdmin(c.req.header('authorization'), ctx, 'applications:read')
+    await authorizeAdmin(ctx.header('authorization'), ctx, 'applications:read')
     const application = await ctx.db.transaction((q) => findApplicationById(q, ctx.params.id))
     if (!application) throw applicationNotFound()
     return c.json(applicationView(application))

@@ -22,7 +22,7 @@ export default defineFunction({
     },
   },
   handler: async (c, ctx) => {
-    await authorizeAdmin(c.req.header('authorization'), ctx, 'applications:read')
+    await authorizeAdmin(ctx.header('authorization'), ctx, 'applications:read')
     const { limit, cursor } = ctx.query
     const after = decodeCursor(cursor)
     const rows = await ctx.db.transaction((q) => listApplications(q, { limit, after }))

@@ -38,7 +38,7 @@ export default defineFunction({
     },
   },
   handler: async (c, ctx) => {
-    const actor = await authorizeAdmin(c.req.header('authorization'), ctx, 'applications:write')
+    const actor = await authorizeAdmin(ctx.header('authorization'), ctx, 'applications:write')
     const rotated = await rotateApplicationSecret(ctx, actor, ctx.params.id, ctx.body.grace_period_seconds)
     return c.json(
       {

@@ -27,7 +27,7 @@ export default defineFunction({
     },
   },
   handler: async (c, ctx) => {
-    const actor = await authorizeAdmin(c.req.header('authorization'), ctx, 'applications:write')
+    const actor = await authorizeAdmin(ctx.header('authorization'), ctx, 'applications:write')
     const { application, clientSecret } = await patchApplication(ctx, actor, ctx.params.id, ctx.body)
     c.header('cache-control', 'no-store')
     return c.json({

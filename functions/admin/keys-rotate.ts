@@ -27,7 +27,7 @@ export default defineFunction({
     },
   },
   handler: async (c, ctx) => {
-    const actor = await authorizeAdmin(c.req.header('authorization'), ctx, 'keys:write')
+    const actor = await authorizeAdmin(ctx.header('authorization'), ctx, 'keys:write')
     const { runtime, org } = ctx
     const algs = ctx.body.alg ? [ctx.body.alg] : undefined
     const rotated = await rotateSigningKeys(runtime.db, runtime.config.masterKey, org.id, actor.audit, algs)

@@ -20,7 +20,7 @@ export default defineFunction({
   body: IntrospectionRequest,
   handler: async (c, ctx) => {
     const { body, org, runtime } = ctx
-    const client = await authenticateClient(ctx, c.req.header('authorization'), body, [
+    const client = await authenticateClient(ctx, ctx.header('authorization'), body, [
       `${org.issuer}/oauth/introspect`,
       org.issuer,
     ])

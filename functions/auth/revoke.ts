@@ -24,7 +24,7 @@ export default defineFunction({
   body: RevocationRequest,
   handler: async (c, ctx) => {
     const { body, org, runtime, request } = ctx
-    const client = await authenticateClient(ctx, c.req.header('authorization'), body, [
+    const client = await authenticateClient(ctx, ctx.header('authorization'), body, [
       `${org.issuer}/oauth/revoke`,
       org.issuer,
     ])

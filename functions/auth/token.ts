@@ -32,7 +32,7 @@ export default defineFunction({
     if (!grant)
       throw new OAuthError('unsupported_grant_type', `grant_type "${body.grant_type}" is not supported`)
     const endpoint = `${org.issuer}/oauth/token`
-    const client = await authenticateClient(ctx, c.req.header('authorization'), body, [endpoint, org.issuer])
+    const client = await authenticateClient(ctx, ctx.header('authorization'), body, [endpoint, org.issuer])
     if (!client.grantTypes.includes(body.grant_type)) {
       throw new OAuthError('unauthorized_client', `this client may not use the ${body.grant_type} grant`)
     }

@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts'
 import type { Runtime } from '../runtime.ts'
 import type { HandlerContext, HttpMethod, RequestMeta, RouteEntry } from './define-function.ts'
 import { methodNotAllowed, notFound } from './errors.ts'
+import { requestHeader } from './headers.ts'
 import { mountHealth } from './health.ts'
 import { openApiDocument } from './openapi.ts'
 import { decodeBody, decodeParameters, readBody, validate } from './parse-request.ts'
@@ -61,7 +62,7 @@ export function createApp(runtime: Runtime, routes: readonly RouteEntry[]): App 
     app.get('/api/v1/openapi.json', async (c) => {
       c.set('route', '/api/v1/openapi.json')
       c.set('plane', 'admin')
-      const org = await runtime.organizations.resolve(c.req.header('host'))
+      const org = await runtime.organizations.resolve(requestHeader(c, 'host'))
       return c.json(openApiDocument(mounted, org.issuer), 200, { 'cache-control': 'public, max-age=300' })
     })
   }
@@ -83,13 +84,13 @@ function requestContext(runtime: Runtime) {
   const { metrics, config } = runtime
   return async (c: Context<AppEnv>, next: () => Promise<void>) => {
     const started = performance.now()
-    const given = c.req.header('x-request-id')
+    const given = requestHeader(c, 'x-request-id')
     const requestId = given && REQUEST_ID.test(given) ? given : randomUUID()
     c.set('requestId', requestId)
     c.set('request', {
       requestId,
       ip: clientIp(c, config.trustProxyHops),
-      userAgent: c.req.header('user-agent'),
+      userAgent: requestHeader(c, 'user-agent'),
     })
     // Prepared headers: every response built through `c` carries them.
     c.header('x-request-id', requestId)
@@ -135,7 +136,7 @@ function invokeFunction(runtime: Runtime, entry: RouteEntry) {
     c.set('dialect', dialect)
     c.set('route', fn.path)
     c.set('plane', entry.plane)
-    const org = await runtime.organizations.resolve(c.req.header('host'))
+    const org = await runtime.organizations.resolve(requestHeader(c, 'host'))
     let params: unknown = c.req.param()
     if (fn.params) {
       const parsed = fn.params.safeParse(params)
@@ -147,10 +148,15 @@ function invokeFunction(runtime: Runtime, entry: RouteEntry) {
       : undefined
     let body: unknown
     if (fn.body && !BODYLESS.has(c.req.method)) {
-      const text = await readBody(c.req.raw, runtime.config.bodyLimitBytes, incomingOf(c))
+      const text = await readBody(
+        c.req.raw,
+        requestHeader(c, 'content-length'),
+        runtime.config.bodyLimitBytes,
+        incomingOf(c),
+      )
       body = validate(
         fn.body,
-        decodeBody(text, c.req.header('content-type'), bodyType, fn.body, dialect),
+        decodeBody(text, requestHeader(c, 'content-type'), bodyType, fn.body, dialect),
         dialect,
       )
     }
@@ -167,6 +173,7 @@ function invokeFunction(runtime: Runtime, entry: RouteEntry) {
         return log
       },
       request: c.var.request,
+      header: (name) => requestHeader(c, name),
     }
     return fn.handler(c, ctx as never)
   }
@@ -185,7 +192,7 @@ function clientIp(c: Context, hops: number): string | undefined {
   const socket = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming
     ?.socket?.remoteAddress
   if (hops === 0) return socket
-  const forwarded = (c.req.header('x-forwarded-for') ?? '')
+  const forwarded = (requestHeader(c, 'x-forwarded-for') ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)

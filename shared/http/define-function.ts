@@ -36,6 +36,8 @@ export interface HandlerContext<B, Q, P> {
   readonly runtime: Runtime
   readonly log: Logger
   readonly request: RequestMeta
+  /** A request header by lower-case name (cheaper than c.req.header under Node). */
+  header(name: string): string | undefined
 }
 
 type Output<S> = S extends z.ZodType ? z.output<S> : undefined

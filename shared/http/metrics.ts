@@ -50,8 +50,19 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'zenoauth_' })
   }
 
+  // Bound children per label set: prom-client would hash the label object on every call.
+  private readonly bound = new Map<string, { count: () => void; time: (seconds: number) => void }>()
+
   observe(route: string, plane: string, method: string, status: number, seconds: number): void {
-    this.requests.inc({ route, plane, method, status: String(status) })
-    this.duration.observe({ route, plane, method }, seconds)
+    const key = `${route} ${plane} ${method} ${status}`
+    let series = this.bound.get(key)
+    if (!series) {
+      const counter = this.requests.labels({ route, plane, method, status: String(status) })
+      const histogram = this.duration.labels({ route, plane, method })
+      series = { count: () => counter.inc(), time: (s) => histogram.observe(s) }
+      this.bound.set(key, series)
+    }
+    series.count()
+    series.time(seconds)
   }
 }

@@ -30,10 +30,11 @@ const MEDIA_TYPES: Record<BodyType, readonly string[]> = {
  */
 export async function readBody(
   request: Request,
+  contentLength: string | undefined,
   limit: number,
   incoming?: NodeJS.ReadableStream,
 ): Promise<string> {
-  const announced = Number(request.headers.get('content-length') ?? '0')
+  const announced = Number(contentLength ?? '0')
   if (announced > limit) throw payloadTooLarge(limit)
   if (incoming) return readStream(incoming, limit)
   if (!request.body) return ''

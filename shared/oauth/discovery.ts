@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { Context } from 'hono'
+import { requestHeader } from '../http/headers.ts'
 import { SIGNING_ALGS } from '../keys/generate.ts'
 import type { Organization } from '../tenancy.ts'
 import { ASSERTION_ALGS } from './client-authentication.ts'
@@ -63,6 +64,6 @@ export function metadataResponse(
     docs.set(name, doc)
   }
   const headers = { 'cache-control': 'public, max-age=300', etag: doc.etag }
-  if (c.req.header('if-none-match') === doc.etag) return c.body(null, 304, headers)
+  if (requestHeader(c, 'if-none-match') === doc.etag) return c.body(null, 304, headers)
   return c.body(doc.body, 200, { ...headers, 'content-type': 'application/json' })
 }

@@ -1,0 +1,143 @@
+/**
+ * The token service on one server core: client credentials, introspection (verification
+ * cache warm and cold), JWKS and discovery; resident memory under that load.
+ */
+const TARGETS = {
+  token: { rps: 6000, p99: 15 },
+  introspection: { rps: 8000, p99: 10 },
+  metadata: { rps: 12000 },
+  rssMb: 160,
+}
+
+const basic = (id, secret) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`
+
+async function json(res) {
+  const body = await res.json()
+  if (!res.ok) throw new Error(`${res.status} ${JSON.stringify(body)}`)
+  return body
+}
+
+export const tokenService = {
+  name: 'token-service',
+  async run(h) {
+    const server = await h.startServer({})
+    const base = h.baseUrl
+    const form = { 'content-type': 'application/x-www-form-urlencoded' }
+    try {
+      const admin = h.bootstrap.admin_client
+      const { access_token: adminToken } = await json(
+        await fetch(`${base}/oauth/token`, {
+          method: 'POST',
+          headers: { ...form, authorization: basic(admin.client_id, admin.client_secret) },
+          body: 'grant_type=client_credentials',
+        }),
+      )
+      const app = await json(
+        await fetch(`${base}/api/v1/applications`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+          body: JSON.stringify({
+            name: 'bench service',
+            type: 'service',
+            allowed_scopes: ['orders:read'],
+            allowed_audiences: ['https://orders.example.com'],
+          }),
+        }),
+      )
+      const auth = basic(app.client_id, app.client_secret)
+      const tokenBody = 'grant_type=client_credentials'
+      const issue = async () =>
+        (
+          await json(
+            await fetch(`${base}/oauth/token`, {
+              method: 'POST',
+              headers: { ...form, authorization: auth },
+              body: tokenBody,
+            }),
+          )
+        ).access_token
+
+      const raw = {}
+      const rows = []
+      const row = (metric, r, target) => {
+        const rps = Math.round(r.requests.p50)
+        rows.push({
+          scenario: 'token service',
+          metric: `${metric} (p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, non-2xx ${r.non2xx + r.errors})`,
+          value: `${rps} req/s`,
+          target: target ? `≥ ${target.rps}/s${target.p99 ? `, p99 ≤ ${target.p99} ms` : ''}` : undefined,
+          pass: target ? rps >= target.rps && (!target.p99 || r.latency.p99 <= target.p99) : undefined,
+        })
+      }
+
+      raw.clientCredentials = await h.autocannon(
+        {
+          url: `${base}/oauth/token`,
+          method: 'POST',
+          headers: { ...form, authorization: auth },
+          body: tokenBody,
+        },
+        server.pid,
+      )
+      row('POST /oauth/token, client_credentials, 50 connections', raw.clientCredentials, TARGETS.token)
+      raw.clientCredentials10 = await h.autocannon({
+        url: `${base}/oauth/token`,
+        method: 'POST',
+        headers: { ...form, authorization: auth },
+        body: tokenBody,
+        connections: 10,
+      })
+      row('POST /oauth/token, client_credentials, 10 connections', raw.clientCredentials10)
+
+      const introspect = (token) => `token=${encodeURIComponent(token)}`
+      const one = await issue()
+      raw.introspectionWarm = await h.autocannon(
+        {
+          url: `${base}/oauth/introspect`,
+          method: 'POST',
+          headers: { ...form, authorization: auth },
+          body: introspect(one),
+        },
+        server.pid,
+      )
+      row(
+        'POST /oauth/introspect, one token (verification cache warm)',
+        raw.introspectionWarm,
+        TARGETS.introspection,
+      )
+
+      // More distinct tokens than the verification cache holds (10,000): every request misses.
+      const count = h.quick ? 12_000 : 20_000
+      const tokens = []
+      for (let i = 0; i < count; i += 50)
+        tokens.push(...(await Promise.all(Array.from({ length: Math.min(50, count - i) }, issue))))
+      raw.introspectionCold = await h.autocannon(
+        {
+          url: `${base}/oauth/introspect`,
+          method: 'POST',
+          headers: { ...form, authorization: auth },
+          bodies: tokens.map(introspect),
+        },
+        server.pid,
+      )
+      row(`POST /oauth/introspect, ${count} distinct tokens (cache cold)`, raw.introspectionCold)
+
+      raw.jwks = await h.autocannon({ url: `${base}/.well-known/jwks.json` }, server.pid)
+      row('GET /.well-known/jwks.json', raw.jwks, TARGETS.metadata)
+      raw.discovery = await h.autocannon({ url: `${base}/.well-known/openid-configuration` }, server.pid)
+      row('GET /.well-known/openid-configuration', raw.discovery, TARGETS.metadata)
+
+      const rssMb = Math.max(...Object.values(raw).map((r) => r.maxRssBytes ?? 0)) / 1024 / 1024
+      rows.push({
+        scenario: 'token service',
+        metric: 'peak RSS under the loads above',
+        value: `${rssMb.toFixed(0)} MB`,
+        target: `≤ ${TARGETS.rssMb} MB`,
+        pass: rssMb <= TARGETS.rssMb,
+      })
+      return { raw, rows }
+    } finally {
+      await server.stop()
+    }
+  },
+}
