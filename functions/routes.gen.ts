@@ -10,9 +10,20 @@ import admin_applications_get from './admin/applications-get.ts'
 import admin_applications_update from './admin/applications-update.ts'
 import admin_applications_secret from './admin/applications-secret.ts'
 import admin_keys_rotate from './admin/keys-rotate.ts'
+import auth_account from './auth/account.ts'
+import auth_account_action from './auth/account-action.ts'
+import auth_consent_page from './auth/consent-page.ts'
+import auth_consent from './auth/consent.ts'
+import auth_continue from './auth/continue.ts'
+import auth_login_page from './auth/login-page.ts'
+import auth_login from './auth/login.ts'
+import auth_authorize from './auth/authorize.ts'
 import auth_introspect from './auth/introspect.ts'
+import auth_logout from './auth/logout.ts'
+import auth_par from './auth/par.ts'
 import auth_revoke from './auth/revoke.ts'
 import auth_token from './auth/token.ts'
+import auth_userinfo from './auth/userinfo.ts'
 
 export const ROUTES: readonly RouteEntry[] = [
   { plane: 'auth', methods: ['GET'], path: '/.well-known/jwks.json', file: 'functions/auth/jwks.ts', fn: auth_jwks },
@@ -25,7 +36,18 @@ export const ROUTES: readonly RouteEntry[] = [
   { plane: 'admin', methods: ['PATCH'], path: '/api/v1/applications/:id', file: 'functions/admin/applications-update.ts', fn: admin_applications_update },
   { plane: 'admin', methods: ['POST'], path: '/api/v1/applications/:id/secret', file: 'functions/admin/applications-secret.ts', fn: admin_applications_secret },
   { plane: 'admin', methods: ['POST'], path: '/api/v1/keys/rotate', file: 'functions/admin/keys-rotate.ts', fn: admin_keys_rotate },
+  { plane: 'auth', methods: ['GET'], path: '/auth/account', file: 'functions/auth/account.ts', fn: auth_account },
+  { plane: 'auth', methods: ['POST'], path: '/auth/account', file: 'functions/auth/account-action.ts', fn: auth_account_action },
+  { plane: 'auth', methods: ['GET'], path: '/auth/consent', file: 'functions/auth/consent-page.ts', fn: auth_consent_page },
+  { plane: 'auth', methods: ['POST'], path: '/auth/consent', file: 'functions/auth/consent.ts', fn: auth_consent },
+  { plane: 'auth', methods: ['GET'], path: '/auth/continue', file: 'functions/auth/continue.ts', fn: auth_continue },
+  { plane: 'auth', methods: ['GET'], path: '/auth/login', file: 'functions/auth/login-page.ts', fn: auth_login_page },
+  { plane: 'auth', methods: ['POST'], path: '/auth/login', file: 'functions/auth/login.ts', fn: auth_login },
+  { plane: 'auth', methods: ['GET', 'POST'], path: '/oauth/authorize', file: 'functions/auth/authorize.ts', fn: auth_authorize },
   { plane: 'auth', methods: ['POST'], path: '/oauth/introspect', file: 'functions/auth/introspect.ts', fn: auth_introspect },
+  { plane: 'auth', methods: ['GET', 'POST'], path: '/oauth/logout', file: 'functions/auth/logout.ts', fn: auth_logout },
+  { plane: 'auth', methods: ['POST'], path: '/oauth/par', file: 'functions/auth/par.ts', fn: auth_par },
   { plane: 'auth', methods: ['POST'], path: '/oauth/revoke', file: 'functions/auth/revoke.ts', fn: auth_revoke },
   { plane: 'auth', methods: ['POST'], path: '/oauth/token', file: 'functions/auth/token.ts', fn: auth_token },
+  { plane: 'auth', methods: ['GET', 'POST'], path: '/oauth/userinfo', file: 'functions/auth/userinfo.ts', fn: auth_userinfo },
 ]

@@ -95,6 +95,11 @@ export async function bootstrapOrganization(
         idTokenSignedResponseAlg: null,
         accessTokenTtl: 600,
         firstParty: true,
+        requirePushedAuthorizationRequests: false,
+        authorizationDetailsTypes: [],
+        refreshTokenPolicy: 'never',
+        refreshTokenIdleTtl: 1_209_600,
+        refreshTokenAbsoluteTtl: 2_592_000,
       })
       await insertApplicationSecret(q, id, app.id, digestOf(clientSecret))
       await insertAuditEvent(q, id, {

@@ -1,9 +1,12 @@
-/** Token Endpoint — RFC 6749 §3.2, §5; client credentials §4.4. */
+/** Token Endpoint — RFC 6749 §3.2, §5: authorization code §4.1.3, client credentials §4.4, refresh §6. */
 import * as z from 'zod'
 import { defineFunction } from '../../shared/http/define-function.ts'
 import { OAuthError } from '../../shared/http/errors.ts'
+import { ClientAuthFields } from '../../shared/oauth/client-auth-schema.ts'
 import { authenticateClient } from '../../shared/oauth/client-authentication.ts'
+import { authorizationCodeGrant } from '../../shared/oauth/grants/authorization-code.ts'
 import { clientCredentialsGrant } from '../../shared/oauth/grants/client-credentials.ts'
+import { refreshTokenGrant } from '../../shared/oauth/grants/refresh-token.ts'
 import { tokenResponse } from '../../shared/oauth/token-response.ts'
 
 const TokenRequest = z.object({
@@ -11,14 +14,17 @@ const TokenRequest = z.object({
   scope: z.string().optional(),
   // RFC 8707 §2: the one parameter that may repeat.
   resource: z.array(z.string()).optional(),
-  client_id: z.string().optional(),
-  client_secret: z.string().optional(),
-  client_assertion_type: z.string().optional(),
-  client_assertion: z.string().optional(),
+  code: z.string().optional(),
+  redirect_uri: z.string().optional(),
+  code_verifier: z.string().optional(),
+  refresh_token: z.string().optional(),
+  ...ClientAuthFields,
 })
 
 const GRANTS = {
+  authorization_code: authorizationCodeGrant,
   client_credentials: clientCredentialsGrant,
+  refresh_token: refreshTokenGrant,
 } as const
 
 export default defineFunction({

@@ -88,6 +88,14 @@ const fields = {
   id_token_signed_response_alg: z.enum(ID_TOKEN_ALGS).nullable(),
   access_token_ttl: z.number().int().min(30).max(86_400),
   first_party: z.boolean(),
+  require_pushed_authorization_requests: z.boolean(),
+  authorization_details_types: unique(
+    z.string().regex(/^[\x21-\x7E]{1,100}$/, { message: 'must be a printable type name' }),
+    20,
+  ),
+  refresh_token_policy: z.enum(['offline_access', 'always', 'never']),
+  refresh_token_idle_ttl: z.number().int().min(60).max(31_536_000),
+  refresh_token_absolute_ttl: z.number().int().min(60).max(31_536_000),
 }
 
 /** POST /api/v1/applications: name and type are required; the rest have defaults by type. */
@@ -106,6 +114,11 @@ export const CreateApplication = z.strictObject({
   id_token_signed_response_alg: fields.id_token_signed_response_alg.optional(),
   access_token_ttl: fields.access_token_ttl.optional(),
   first_party: fields.first_party.optional(),
+  require_pushed_authorization_requests: fields.require_pushed_authorization_requests.optional(),
+  authorization_details_types: fields.authorization_details_types.optional(),
+  refresh_token_policy: fields.refresh_token_policy.optional(),
+  refresh_token_idle_ttl: fields.refresh_token_idle_ttl.optional(),
+  refresh_token_absolute_ttl: fields.refresh_token_absolute_ttl.optional(),
 })
 export type CreateApplication = z.output<typeof CreateApplication>
 
@@ -142,6 +155,11 @@ export function withDefaults(input: CreateApplication): ApplicationSettings {
     idTokenSignedResponseAlg: input.id_token_signed_response_alg ?? null,
     accessTokenTtl: input.access_token_ttl ?? 600,
     firstParty: input.first_party ?? false,
+    requirePushedAuthorizationRequests: input.require_pushed_authorization_requests ?? false,
+    authorizationDetailsTypes: input.authorization_details_types ?? [],
+    refreshTokenPolicy: input.refresh_token_policy ?? 'offline_access',
+    refreshTokenIdleTtl: input.refresh_token_idle_ttl ?? 14 * 86_400,
+    refreshTokenAbsoluteTtl: input.refresh_token_absolute_ttl ?? 30 * 86_400,
   }
 }
 
@@ -168,6 +186,17 @@ export function applyPatch(current: ApplicationSettings, patch: UpdateApplicatio
     }),
     ...(patch.access_token_ttl !== undefined && { accessTokenTtl: patch.access_token_ttl }),
     ...(patch.first_party !== undefined && { firstParty: patch.first_party }),
+    ...(patch.require_pushed_authorization_requests !== undefined && {
+      requirePushedAuthorizationRequests: patch.require_pushed_authorization_requests,
+    }),
+    ...(patch.authorization_details_types !== undefined && {
+      authorizationDetailsTypes: patch.authorization_details_types,
+    }),
+    ...(patch.refresh_token_policy !== undefined && { refreshTokenPolicy: patch.refresh_token_policy }),
+    ...(patch.refresh_token_idle_ttl !== undefined && { refreshTokenIdleTtl: patch.refresh_token_idle_ttl }),
+    ...(patch.refresh_token_absolute_ttl !== undefined && {
+      refreshTokenAbsoluteTtl: patch.refresh_token_absolute_ttl,
+    }),
   }
 }
 
@@ -205,6 +234,12 @@ export function violations(a: ApplicationSettings): Violation[] {
   } else if (a.jwks || a.jwksUri) {
     add('jwks', 'jwks and jwks_uri are for private_key_jwt')
   }
+  if (a.refreshTokenIdleTtl > a.refreshTokenAbsoluteTtl) {
+    add('refresh_token_idle_ttl', 'must not exceed refresh_token_absolute_ttl')
+  }
+  if (a.type === 'service' && a.requirePushedAuthorizationRequests) {
+    add('require_pushed_authorization_requests', 'a service application has no authorization requests')
+  }
   const stray = a.defaultScopes?.find((s) => !a.allowedScopes.includes(s))
   if (stray !== undefined) add('default_scopes', `"${stray}" is not among allowed_scopes`)
   return out
@@ -235,6 +270,11 @@ export function applicationView(a: Application) {
     id_token_signed_response_alg: a.idTokenSignedResponseAlg,
     access_token_ttl: a.accessTokenTtl,
     first_party: a.firstParty,
+    require_pushed_authorization_requests: a.requirePushedAuthorizationRequests,
+    authorization_details_types: a.authorizationDetailsTypes,
+    refresh_token_policy: a.refreshTokenPolicy,
+    refresh_token_idle_ttl: a.refreshTokenIdleTtl,
+    refresh_token_absolute_ttl: a.refreshTokenAbsoluteTtl,
     is_active: a.isActive,
     created_at: a.createdAt.toISOString(),
     updated_at: a.updatedAt.toISOString(),
@@ -259,6 +299,11 @@ export const ApplicationResource = z.object({
   id_token_signed_response_alg: z.enum(ID_TOKEN_ALGS).nullable(),
   access_token_ttl: z.number().int(),
   first_party: z.boolean(),
+  require_pushed_authorization_requests: z.boolean(),
+  authorization_details_types: z.array(z.string()),
+  refresh_token_policy: z.enum(['offline_access', 'always', 'never']),
+  refresh_token_idle_ttl: z.number().int(),
+  refresh_token_absolute_ttl: z.number().int(),
   is_active: z.boolean(),
   created_at: z.iso.datetime(),
   updated_at: z.iso.datetime(),

@@ -28,10 +28,17 @@ export interface Application {
   readonly idTokenSignedResponseAlg: SigningAlg | null
   readonly accessTokenTtl: number
   readonly firstParty: boolean
+  readonly requirePushedAuthorizationRequests: boolean
+  readonly authorizationDetailsTypes: readonly string[]
+  readonly refreshTokenPolicy: RefreshTokenPolicy
+  readonly refreshTokenIdleTtl: number
+  readonly refreshTokenAbsoluteTtl: number
   readonly isActive: boolean
   readonly createdAt: Date
   readonly updatedAt: Date
 }
+
+export type RefreshTokenPolicy = 'offline_access' | 'always' | 'never'
 
 export type NewApplication = Omit<
   Application,
@@ -56,6 +63,11 @@ interface ApplicationRecord {
   id_token_signed_response_alg: SigningAlg | null
   access_token_ttl: number
   first_party: boolean
+  require_pushed_authorization_requests: boolean
+  authorization_details_types: string[]
+  refresh_token_policy: RefreshTokenPolicy
+  refresh_token_idle_ttl: number
+  refresh_token_absolute_ttl: number
   is_active: boolean
   created_at: Date
   updated_at: Date
@@ -79,6 +91,11 @@ export const toApplication = (r: ApplicationRecord): Application => ({
   idTokenSignedResponseAlg: r.id_token_signed_response_alg,
   accessTokenTtl: r.access_token_ttl,
   firstParty: r.first_party,
+  requirePushedAuthorizationRequests: r.require_pushed_authorization_requests,
+  authorizationDetailsTypes: r.authorization_details_types,
+  refreshTokenPolicy: r.refresh_token_policy,
+  refreshTokenIdleTtl: r.refresh_token_idle_ttl,
+  refreshTokenAbsoluteTtl: r.refresh_token_absolute_ttl,
   isActive: r.is_active,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
@@ -92,8 +109,9 @@ export async function insertApplication(
   const { rows } = await q.query<ApplicationRecord>(
     `INSERT INTO applications (organization_id, client_id, name, type, redirect_uris, post_logout_redirect_uris,
        grant_types, allowed_scopes, default_scopes, allowed_audiences, token_endpoint_auth_method, jwks, jwks_uri,
-       id_token_signed_response_alg, access_token_ttl, first_party)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+       id_token_signed_response_alg, access_token_ttl, first_party, require_pushed_authorization_requests,
+       authorization_details_types, refresh_token_policy, refresh_token_idle_ttl, refresh_token_absolute_ttl)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
      RETURNING *`,
     [
       organizationId,
@@ -112,6 +130,11 @@ export async function insertApplication(
       app.idTokenSignedResponseAlg,
       app.accessTokenTtl,
       app.firstParty,
+      app.requirePushedAuthorizationRequests,
+      app.authorizationDetailsTypes,
+      app.refreshTokenPolicy,
+      app.refreshTokenIdleTtl,
+      app.refreshTokenAbsoluteTtl,
     ],
   )
   return toApplication(rows[0]!)
@@ -198,7 +221,8 @@ export async function updateApplication(
     `UPDATE applications SET name = $2, redirect_uris = $3, post_logout_redirect_uris = $4, grant_types = $5,
        allowed_scopes = $6, default_scopes = $7, allowed_audiences = $8, token_endpoint_auth_method = $9, jwks = $10,
        jwks_uri = $11, id_token_signed_response_alg = $12, access_token_ttl = $13, first_party = $14, is_active = $15,
-       updated_at = now()
+       require_pushed_authorization_requests = $16, authorization_details_types = $17, refresh_token_policy = $18,
+       refresh_token_idle_ttl = $19, refresh_token_absolute_ttl = $20, updated_at = now()
      WHERE id = $1 RETURNING *`,
     [
       id,
@@ -216,6 +240,11 @@ export async function updateApplication(
       app.accessTokenTtl,
       app.firstParty,
       app.isActive,
+      app.requirePushedAuthorizationRequests,
+      app.authorizationDetailsTypes,
+      app.refreshTokenPolicy,
+      app.refreshTokenIdleTtl,
+      app.refreshTokenAbsoluteTtl,
     ],
   )
   return rows[0] && toApplication(rows[0])
@@ -239,4 +268,17 @@ export async function expireApplicationSecrets(
       WHERE application_id = $1 AND (expires_at IS NULL OR expires_at > $2)`,
     [applicationId, expiresAt],
   )
+}
+
+/** Names of applications by client_id (for pages listing them). */
+export async function findApplicationNames(
+  q: Queryable,
+  clientIds: readonly string[],
+): Promise<Map<string, string>> {
+  if (clientIds.length === 0) return new Map()
+  const { rows } = await q.query<{ client_id: string; name: string }>(
+    'SELECT client_id, name FROM applications WHERE client_id = ANY($1)',
+    [clientIds],
+  )
+  return new Map(rows.map((r) => [r.client_id, r.name]))
 }

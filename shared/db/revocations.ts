@@ -44,3 +44,19 @@ export async function deleteExpiredTokenRecords(q: Queryable): Promise<number> {
   const b = await q.query('DELETE FROM client_assertion_jtis WHERE expires_at <= now()')
   return (a.rowCount ?? 0) + (b.rowCount ?? 0)
 }
+
+/** Removes what has expired for good: sessions, pending requests, codes, refresh families, counters. */
+export async function deleteExpiredFlowRecords(q: Queryable): Promise<number> {
+  const statements = [
+    "DELETE FROM sessions WHERE expires_at < now() - interval '1 day' OR ended_at < now() - interval '1 day'",
+    "DELETE FROM authorization_requests WHERE expires_at < now() - interval '1 hour'",
+    "DELETE FROM authorization_codes WHERE expires_at < now() - interval '1 day'",
+    "DELETE FROM refresh_token_families WHERE expires_at < now() OR revoked_at < now() - interval '1 day'",
+    "DELETE FROM rate_limit_counters WHERE window_start < now() - interval '1 day'",
+    "DELETE FROM login_failures WHERE last_failure_at < now() - interval '1 day' AND (locked_until IS NULL OR locked_until < now())",
+    'DELETE FROM registration_tokens WHERE expires_at < now() OR uses_left = 0',
+  ]
+  let removed = 0
+  for (const sql of statements) removed += (await q.query(sql)).rowCount ?? 0
+  return removed
+}

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { type Context, Hono } from 'hono'
+import { cors } from 'hono/cors'
 import type { Logger } from '../log.ts'
 import type { Runtime } from '../runtime.ts'
 import type { HandlerContext, HttpMethod, RequestMeta, RouteEntry } from './define-function.ts'
@@ -35,10 +36,21 @@ export type App = Hono<AppEnv>
 // Accepted as given when it looks like an id, never when it could smuggle anything into logs.
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/
 const BODYLESS = new Set(['GET', 'HEAD', 'DELETE'])
+const CORS_PATHS = [
+  '/.well-known/*',
+  '/oauth/token',
+  '/oauth/userinfo',
+  '/oauth/revoke',
+  '/oauth/par',
+] as const
 
 export function createApp(runtime: Runtime, routes: readonly RouteEntry[]): App {
   const app = new Hono<AppEnv>()
   app.use(requestContext(runtime))
+  // Browser apps (public clients) call these directly. No credentials ride along: tokens go in
+  // headers and bodies, never cookies, so any origin may.
+  for (const path of CORS_PATHS)
+    app.use(path, cors({ origin: '*', allowHeaders: ['authorization', 'content-type', 'dpop'], maxAge: 600 }))
   mountHealth(app, runtime)
 
   const mounted = routes.filter((r) => runtime.config.planes.includes(r.plane))

@@ -4,7 +4,7 @@
  */
 import type * as z from 'zod'
 import {
-  type HttpError,
+  HttpError,
   malformedBody,
   OAuthError,
   ProblemError,
@@ -173,6 +173,8 @@ function validationError(
       return new OAuthError('invalid_request', description)
     case 'scim':
       return new ScimError(400, description, 'invalidValue')
+    case 'html':
+      return new HttpError(400, 'invalid_request', description)
     case 'problem':
       return new ProblemError(400, 'validation_failed', description, {
         title: 'Invalid request',

@@ -4,13 +4,18 @@
  * and answered as a generic 500 that says nothing of its cause.
  */
 import type { Logger } from '../log.ts'
+import { errorBody, renderPage } from '../pages/layout.ts'
 import { HttpError, OAuthError, type OAuthErrorCode, ProblemError, ScimError, statusTitle } from './errors.ts'
 
-export type ErrorDialect = 'oauth' | 'problem' | 'scim'
+export type ErrorDialect = 'oauth' | 'problem' | 'scim' | 'html'
 
-/** OAuth endpoints answer RFC 6749 errors, SCIM endpoints RFC 7644 errors, the rest RFC 9457. */
+/**
+ * OAuth endpoints answer RFC 6749 errors, SCIM endpoints RFC 7644 errors, the pages of
+ * /auth/ an HTML page, the rest RFC 9457.
+ */
 export function dialectOfPath(path: string): ErrorDialect {
   if (path.startsWith('/oauth/') || path.startsWith('/.well-known/')) return 'oauth'
+  if (path.startsWith('/auth/')) return 'html'
   if (path.startsWith('/scim/')) return 'scim'
   return 'problem'
 }
@@ -55,6 +60,12 @@ export function errorParts(err: HttpError, dialect: ErrorDialect): ErrorParts {
         detail,
       }
       break
+    case 'html': {
+      const rendered = renderPage(statusTitle(err.status), errorBody(statusTitle(err.status), detail), {
+        headers: { ...err.headers, 'cache-control': 'no-store' },
+      })
+      return { status: err.status, headers: rendered.headers, body: rendered.body }
+    }
     case 'problem':
       headers['content-type'] = 'application/problem+json'
       body =

@@ -1,6 +1,6 @@
 /** The scheduled jobs of ZenoAuth. */
 import { listOrganizations } from '../db/organizations.ts'
-import { deleteExpiredTokenRecords } from '../db/revocations.ts'
+import { deleteExpiredFlowRecords, deleteExpiredTokenRecords } from '../db/revocations.ts'
 import { maintainSigningKeys } from '../keys/rotation.ts'
 import type { Job } from './scheduler.ts'
 
@@ -25,4 +25,18 @@ export const signingKeysJob: Job = {
   },
 }
 
-export const JOBS: readonly Job[] = [signingKeysJob]
+/** Reaps expired sessions, codes, pending requests, refresh tokens and counters. */
+export const reaperJob: Job = {
+  name: 'reaper',
+  lockKey: 0x7a656e02,
+  intervalMs: 300_000,
+  async run(runtime) {
+    const organizations = await runtime.db.withoutOrganization(listOrganizations)
+    for (const org of organizations) {
+      const removed = await runtime.db.inOrganization(org.id, deleteExpiredFlowRecords)
+      if (removed) runtime.log.info({ organization: org.slug, removed }, 'expired records reaped')
+    }
+  },
+}
+
+export const JOBS: readonly Job[] = [signingKeysJob, reaperJob]

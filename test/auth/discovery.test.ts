@@ -34,7 +34,14 @@ describe.each(['/.well-known/oauth-authorization-server', '/.well-known/openid-c
         jwks_uri: 'http://localhost:8080/.well-known/jwks.json',
         introspection_endpoint: 'http://localhost:8080/oauth/introspect',
         revocation_endpoint: 'http://localhost:8080/oauth/revoke',
-        grant_types_supported: ['client_credentials'],
+        authorization_endpoint: 'http://localhost:8080/oauth/authorize',
+        pushed_authorization_request_endpoint: 'http://localhost:8080/oauth/par',
+        registration_endpoint: 'http://localhost:8080/oauth/register',
+        response_types_supported: ['code'],
+        response_modes_supported: ['query', 'form_post'],
+        code_challenge_methods_supported: ['S256'],
+        authorization_response_iss_parameter_supported: true,
+        grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token'],
         token_endpoint_auth_methods_supported: [
           'client_secret_basic',
           'client_secret_post',
@@ -49,10 +56,17 @@ describe.each(['/.well-known/oauth-authorization-server', '/.well-known/openid-c
         ],
       })
       // Every endpoint listed answers on this server.
-      for (const key of ['token_endpoint', 'introspection_endpoint', 'revocation_endpoint', 'jwks_uri']) {
+      const gets = ['jwks_uri', 'authorization_endpoint']
+      const posts = [
+        'token_endpoint',
+        'introspection_endpoint',
+        'revocation_endpoint',
+        'pushed_authorization_request_endpoint',
+      ]
+      for (const key of [...gets, ...posts]) {
         const url = new URL(doc[key])
         const res = await t.app.request(url.pathname, {
-          method: key === 'jwks_uri' ? 'GET' : 'POST',
+          method: gets.includes(key) ? 'GET' : 'POST',
           headers: { host: url.host },
         })
         expect(res.status, key).not.toBe(404)
@@ -75,8 +89,12 @@ describe('GET /.well-known/openid-configuration', () => {
   it('adds the OpenID Provider fields', async () => {
     const doc = await jsonOf(await get('/.well-known/openid-configuration', main.host))
     expect(doc).toMatchObject({
+      userinfo_endpoint: 'http://localhost:8080/oauth/userinfo',
+      end_session_endpoint: 'http://localhost:8080/oauth/logout',
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: ['EdDSA', 'ES256', 'RS256'],
+      scopes_supported: ['openid', 'profile', 'email', 'address', 'phone', 'offline_access'],
+      prompt_values_supported: ['none', 'login', 'consent'],
     })
   })
 })

@@ -1,0 +1,62 @@
+/** What the account page's buttons do: end a session, revoke an application, sign out. */
+import * as z from 'zod'
+import { insertAuditEvent } from '../../shared/db/audit.ts'
+import { deleteConsent } from '../../shared/db/authorization.ts'
+import { revokeUserFamilies } from '../../shared/db/refresh-tokens.ts'
+import { defineFunction } from '../../shared/http/define-function.ts'
+import { verifyCsrf } from '../../shared/oidc/csrf.ts'
+import { currentSession, endUserSessions, forgetSessionCookie } from '../../shared/oidc/sessions.ts'
+
+const AccountAction = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('end-session'), session: z.uuid(), csrf: z.string().max(100).optional() }),
+  z.object({
+    action: z.literal('revoke-consent'),
+    client_id: z.string().max(200),
+    csrf: z.string().max(100).optional(),
+  }),
+  z.object({ action: z.literal('sign-out'), csrf: z.string().max(100).optional() }),
+])
+
+export default defineFunction({
+  plane: 'auth',
+  method: 'POST',
+  path: '/auth/account',
+  body: AccountAction,
+  bodyType: 'form',
+  handler: async (c, ctx) => {
+    const { body, org } = ctx
+    verifyCsrf(c, org, body.csrf)
+    const live = await currentSession(c, ctx)
+    if (!live) return c.redirect(`${org.issuer}/auth/login`, 303)
+    const actor = {
+      actorType: 'user' as const,
+      actorId: live.user.id,
+      ip: ctx.request.ip,
+      userAgent: ctx.request.userAgent,
+      requestId: ctx.request.requestId,
+    }
+    switch (body.action) {
+      case 'end-session':
+        await ctx.db.transaction((q) => endUserSessions(q, org.id, live.user.id, actor, body.session))
+        return c.redirect(`${org.issuer}/auth/account?done=ended`, 303)
+      case 'revoke-consent':
+        await ctx.db.transaction(async (q) => {
+          if (!(await deleteConsent(q, live.user.id, body.client_id))) return
+          // Revoking consent takes back the application's standing access too.
+          await revokeUserFamilies(q, live.user.id, 'consent revoked', body.client_id)
+          await insertAuditEvent(q, org.id, {
+            ...actor,
+            action: 'consent.revoked',
+            targetType: 'application',
+            targetId: body.client_id,
+            result: 'success',
+          })
+        })
+        return c.redirect(`${org.issuer}/auth/account?done=revoked`, 303)
+      case 'sign-out':
+        await ctx.db.transaction((q) => endUserSessions(q, org.id, live.user.id, actor, live.session.id))
+        forgetSessionCookie(c, ctx)
+        return c.redirect(`${org.issuer}/auth/login`, 303)
+    }
+  },
+})

@@ -1,0 +1,47 @@
+/** The person's account page: their sessions and the applications they let in. */
+import { findApplicationNames } from '../../shared/db/applications.ts'
+import { listConsents } from '../../shared/db/authorization.ts'
+import { listUserSessions } from '../../shared/db/sessions.ts'
+import { defineFunction } from '../../shared/http/define-function.ts'
+import { csrfToken } from '../../shared/oidc/csrf.ts'
+import { currentSession } from '../../shared/oidc/sessions.ts'
+import { accountPage } from '../../shared/pages/auth-pages.ts'
+
+export default defineFunction({
+  plane: 'auth',
+  method: 'GET',
+  path: '/auth/account',
+  handler: async (c, ctx) => {
+    const live = await currentSession(c, ctx)
+    if (!live) return c.redirect(`${ctx.org.issuer}/auth/login`, 303)
+    const { sessions, apps } = await ctx.db.transaction(async (q) => {
+      const consents = await listConsents(q, live.user.id)
+      const names = await findApplicationNames(
+        q,
+        consents.map((c) => c.clientId),
+      )
+      return {
+        sessions: await listUserSessions(q, live.user.id),
+        apps: consents.map((c) => ({
+          clientId: c.clientId,
+          name: names.get(c.clientId) ?? c.clientId,
+          scope: c.scope,
+        })),
+      }
+    })
+    return accountPage(c, {
+      org: ctx.org,
+      csrf: csrfToken(c, ctx.org),
+      email: live.user.email,
+      currentSessionId: live.session.id,
+      sessions,
+      apps,
+      notice:
+        c.req.query('done') === 'revoked'
+          ? 'Access revoked.'
+          : c.req.query('done') === 'ended'
+            ? 'Session ended.'
+            : undefined,
+    })
+  },
+})

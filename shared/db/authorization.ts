@@ -1,0 +1,281 @@
+/** SQL for the authorization code flow: pending requests, codes, consents. */
+import type { Queryable } from './database.ts'
+
+export interface PendingRequest {
+  readonly id: string
+  readonly kind: 'pushed' | 'interaction'
+  readonly clientId: string
+  readonly parameters: Record<string, unknown>
+  readonly sessionId: string | null
+  readonly authenticatedAt: Date | null
+  readonly consentedAt: Date | null
+  readonly createdAt: Date
+  readonly expiresAt: Date
+}
+
+interface PendingRecord {
+  id: string
+  kind: 'pushed' | 'interaction'
+  client_id: string
+  parameters: Record<string, unknown>
+  session_id: string | null
+  authenticated_at: Date | null
+  consented_at: Date | null
+  created_at: Date
+  expires_at: Date
+}
+
+const toPending = (r: PendingRecord): PendingRequest => ({
+  id: r.id,
+  kind: r.kind,
+  clientId: r.client_id,
+  parameters: r.parameters,
+  sessionId: r.session_id,
+  authenticatedAt: r.authenticated_at,
+  consentedAt: r.consented_at,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+})
+
+export async function insertPendingRequest(
+  q: Queryable,
+  organizationId: string,
+  r: {
+    handleDigest: Buffer
+    kind: 'pushed' | 'interaction'
+    clientId: string
+    parameters: Record<string, unknown>
+    ttlSeconds: number
+  },
+): Promise<void> {
+  await q.query(
+    `INSERT INTO authorization_requests (organization_id, handle_digest, kind, client_id, parameters, expires_at)
+     VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6))`,
+    [organizationId, r.handleDigest, r.kind, r.clientId, r.parameters, r.ttlSeconds],
+  )
+}
+
+/** A pushed request, used up by this call (RFC 9126 §2.2: one use). */
+export async function consumePushedRequest(
+  q: Queryable,
+  handleDigest: Buffer,
+): Promise<PendingRequest | undefined> {
+  const { rows } = await q.query<PendingRecord>(
+    `UPDATE authorization_requests SET consumed_at = now()
+      WHERE handle_digest = $1 AND kind = 'pushed' AND consumed_at IS NULL AND expires_at > now()
+      RETURNING *`,
+    [handleDigest],
+  )
+  return rows[0] && toPending(rows[0])
+}
+
+/** An interaction still open (not finished, not expired). */
+export async function findInteraction(
+  q: Queryable,
+  handleDigest: Buffer,
+): Promise<PendingRequest | undefined> {
+  const { rows } = await q.query<PendingRecord>(
+    `SELECT * FROM authorization_requests
+      WHERE handle_digest = $1 AND kind = 'interaction' AND consumed_at IS NULL AND expires_at > now()`,
+    [handleDigest],
+  )
+  return rows[0] && toPending(rows[0])
+}
+
+export async function markInteractionAuthenticated(
+  q: Queryable,
+  id: string,
+  sessionId: string,
+): Promise<void> {
+  await q.query('UPDATE authorization_requests SET session_id = $2, authenticated_at = now() WHERE id = $1', [
+    id,
+    sessionId,
+  ])
+}
+
+export async function markInteractionConsented(q: Queryable, id: string): Promise<void> {
+  await q.query('UPDATE authorization_requests SET consented_at = now() WHERE id = $1', [id])
+}
+
+/** Finishes an interaction; false when it was already finished (a double submit). */
+export async function consumeInteraction(q: Queryable, id: string): Promise<boolean> {
+  const { rowCount } = await q.query(
+    'UPDATE authorization_requests SET consumed_at = now() WHERE id = $1 AND consumed_at IS NULL',
+    [id],
+  )
+  return rowCount === 1
+}
+
+export interface AuthorizationCode {
+  readonly clientId: string
+  readonly userId: string
+  readonly sessionId: string | null
+  readonly redirectUri: string
+  readonly scope: readonly string[]
+  readonly nonce: string | null
+  readonly codeChallenge: string | null
+  readonly resource: readonly string[] | null
+  readonly authorizationDetails: unknown[] | null
+  readonly authTime: Date
+  readonly amr: readonly string[]
+  readonly acr: string | null
+}
+
+interface CodeRecord {
+  client_id: string
+  user_id: string
+  session_id: string | null
+  redirect_uri: string
+  scope: string[]
+  nonce: string | null
+  code_challenge: string | null
+  resource: string[] | null
+  authorization_details: unknown[] | null
+  auth_time: Date
+  amr: string[]
+  acr: string | null
+  consumed_at: Date | null
+  issued_access_token_jti: string | null
+  issued_access_token_expires_at: Date | null
+  issued_refresh_family_id: string | null
+}
+
+const toCode = (r: CodeRecord): AuthorizationCode => ({
+  clientId: r.client_id,
+  userId: r.user_id,
+  sessionId: r.session_id,
+  redirectUri: r.redirect_uri,
+  scope: r.scope,
+  nonce: r.nonce,
+  codeChallenge: r.code_challenge,
+  resource: r.resource,
+  authorizationDetails: r.authorization_details,
+  authTime: r.auth_time,
+  amr: r.amr,
+  acr: r.acr,
+})
+
+export async function insertAuthorizationCode(
+  q: Queryable,
+  organizationId: string,
+  codeDigest: Buffer,
+  code: AuthorizationCode,
+  ttlSeconds: number,
+): Promise<void> {
+  await q.query(
+    `INSERT INTO authorization_codes (code_digest, organization_id, client_id, user_id, session_id, redirect_uri, scope,
+       nonce, code_challenge, resource, authorization_details, auth_time, amr, acr, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now() + make_interval(secs => $15))`,
+    [
+      codeDigest,
+      organizationId,
+      code.clientId,
+      code.userId,
+      code.sessionId,
+      code.redirectUri,
+      code.scope,
+      code.nonce,
+      code.codeChallenge,
+      code.resource,
+      code.authorizationDetails === null ? null : JSON.stringify(code.authorizationDetails),
+      code.authTime,
+      code.amr,
+      code.acr,
+      ttlSeconds,
+    ],
+  )
+}
+
+export type ConsumedCode =
+  | { readonly state: 'fresh'; readonly code: AuthorizationCode }
+  | {
+      readonly state: 'replayed'
+      readonly accessTokenJti: string | null
+      readonly accessTokenExpiresAt: Date | null
+      readonly refreshFamilyId: string | null
+    }
+  | { readonly state: 'unknown' }
+
+/**
+ * Consumes a code with one atomic UPDATE (DESIGN.md §4). A code used before is reported
+ * with what its first use issued, so the caller can revoke that.
+ */
+export async function consumeAuthorizationCode(q: Queryable, codeDigest: Buffer): Promise<ConsumedCode> {
+  const { rows } = await q.query<CodeRecord>(
+    `UPDATE authorization_codes SET consumed_at = now()
+      WHERE code_digest = $1 AND consumed_at IS NULL AND expires_at > now() RETURNING *`,
+    [codeDigest],
+  )
+  if (rows[0]) return { state: 'fresh', code: toCode(rows[0]) }
+  const used = await q.query<CodeRecord>(
+    'SELECT * FROM authorization_codes WHERE code_digest = $1 AND consumed_at IS NOT NULL',
+    [codeDigest],
+  )
+  const r = used.rows[0]
+  if (!r) return { state: 'unknown' }
+  return {
+    state: 'replayed',
+    accessTokenJti: r.issued_access_token_jti,
+    accessTokenExpiresAt: r.issued_access_token_expires_at,
+    refreshFamilyId: r.issued_refresh_family_id,
+  }
+}
+
+export async function recordCodeIssuance(
+  q: Queryable,
+  codeDigest: Buffer,
+  issued: { jti: string; expiresAt: Date; refreshFamilyId: string | null },
+): Promise<void> {
+  await q.query(
+    `UPDATE authorization_codes SET issued_access_token_jti = $2, issued_access_token_expires_at = $3, issued_refresh_family_id = $4
+      WHERE code_digest = $1`,
+    [codeDigest, issued.jti, issued.expiresAt, issued.refreshFamilyId],
+  )
+}
+
+export async function findConsent(
+  q: Queryable,
+  userId: string,
+  clientId: string,
+): Promise<string[] | undefined> {
+  const { rows } = await q.query<{ scope: string[] }>(
+    'SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2',
+    [userId, clientId],
+  )
+  return rows[0]?.scope
+}
+
+/** Remembers consent to these scopes, added to what was consented before. */
+export async function upsertConsent(
+  q: Queryable,
+  organizationId: string,
+  userId: string,
+  clientId: string,
+  scope: readonly string[],
+): Promise<void> {
+  await q.query(
+    `INSERT INTO consents (organization_id, user_id, client_id, scope) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (organization_id, user_id, client_id)
+     DO UPDATE SET scope = ARRAY(SELECT DISTINCT unnest(consents.scope || EXCLUDED.scope)), updated_at = now()`,
+    [organizationId, userId, clientId, scope],
+  )
+}
+
+export async function listConsents(
+  q: Queryable,
+  userId: string,
+): Promise<{ clientId: string; scope: string[]; updatedAt: Date }[]> {
+  const { rows } = await q.query<{ client_id: string; scope: string[]; updated_at: Date }>(
+    'SELECT client_id, scope, updated_at FROM consents WHERE user_id = $1 ORDER BY updated_at DESC',
+    [userId],
+  )
+  return rows.map((r) => ({ clientId: r.client_id, scope: r.scope, updatedAt: r.updated_at }))
+}
+
+export async function deleteConsent(q: Queryable, userId: string, clientId: string): Promise<boolean> {
+  const { rowCount } = await q.query('DELETE FROM consents WHERE user_id = $1 AND client_id = $2', [
+    userId,
+    clientId,
+  ])
+  return rowCount === 1
+}

@@ -1,0 +1,172 @@
+/** SQL for refresh tokens and their families. */
+import type { Queryable } from './database.ts'
+
+export interface RefreshFamily {
+  readonly id: string
+  readonly clientId: string
+  readonly userId: string
+  readonly sessionId: string | null
+  readonly scope: readonly string[]
+  readonly resource: readonly string[] | null
+  readonly authorizationDetails: unknown[] | null
+  readonly authTime: Date
+  readonly amr: readonly string[]
+  readonly acr: string | null
+  readonly expiresAt: Date
+}
+
+interface FamilyRecord {
+  id: string
+  client_id: string
+  user_id: string
+  session_id: string | null
+  scope: string[]
+  resource: string[] | null
+  authorization_details: unknown[] | null
+  auth_time: Date
+  amr: string[]
+  acr: string | null
+  expires_at: Date
+}
+
+const toFamily = (r: FamilyRecord): RefreshFamily => ({
+  id: r.id,
+  clientId: r.client_id,
+  userId: r.user_id,
+  sessionId: r.session_id,
+  scope: r.scope,
+  resource: r.resource,
+  authorizationDetails: r.authorization_details,
+  authTime: r.auth_time,
+  amr: r.amr,
+  acr: r.acr,
+  expiresAt: r.expires_at,
+})
+
+export async function insertRefreshFamily(
+  q: Queryable,
+  organizationId: string,
+  f: Omit<RefreshFamily, 'id' | 'expiresAt'> & { absoluteSeconds: number },
+): Promise<string> {
+  const { rows } = await q.query<{ id: string }>(
+    `INSERT INTO refresh_token_families (organization_id, client_id, user_id, session_id, scope, resource,
+       authorization_details, auth_time, amr, acr, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + make_interval(secs => $11)) RETURNING id`,
+    [
+      organizationId,
+      f.clientId,
+      f.userId,
+      f.sessionId,
+      f.scope,
+      f.resource,
+      f.authorizationDetails === null ? null : JSON.stringify(f.authorizationDetails),
+      f.authTime,
+      f.amr,
+      f.acr,
+      f.absoluteSeconds,
+    ],
+  )
+  return rows[0]!.id
+}
+
+export async function insertRefreshToken(
+  q: Queryable,
+  organizationId: string,
+  familyId: string,
+  tokenDigest: Buffer,
+  idleSeconds: number,
+): Promise<void> {
+  await q.query(
+    `INSERT INTO refresh_tokens (token_digest, organization_id, family_id, idle_expires_at)
+     SELECT $1, $2, $3, least(f.expires_at, now() + make_interval(secs => $4)) FROM refresh_token_families f WHERE f.id = $3`,
+    [tokenDigest, organizationId, familyId, idleSeconds],
+  )
+}
+
+export type RefreshLookup =
+  | { readonly state: 'valid'; readonly family: RefreshFamily }
+  | { readonly state: 'reused'; readonly family: RefreshFamily }
+  | { readonly state: 'invalid' }
+
+/**
+ * Consumes a refresh token atomically. A token rotated away before (consumed) is a reuse:
+ * its family is reported so the caller revokes all of it.
+ */
+export async function consumeRefreshToken(
+  q: Queryable,
+  tokenDigest: Buffer,
+  clientId: string,
+): Promise<RefreshLookup> {
+  const { rows } = await q.query<FamilyRecord & { consumed: boolean; live: boolean }>(
+    `WITH t AS (
+       SELECT r.token_digest, r.consumed_at IS NOT NULL AS consumed,
+              r.idle_expires_at > now() AND f.expires_at > now() AND f.revoked_at IS NULL AS live, f.id AS family_id
+         FROM refresh_tokens r JOIN refresh_token_families f ON f.id = r.family_id
+        WHERE r.token_digest = $1 FOR UPDATE OF r
+     ), used AS (
+       UPDATE refresh_tokens r SET consumed_at = now() FROM t
+        WHERE r.token_digest = t.token_digest AND NOT t.consumed AND t.live
+          AND (SELECT client_id FROM refresh_token_families WHERE id = t.family_id) = $2
+       RETURNING r.token_digest
+     )
+     SELECT f.*, t.consumed, t.live FROM t JOIN refresh_token_families f ON f.id = t.family_id`,
+    [tokenDigest, clientId],
+  )
+  const r = rows[0]
+  if (!r) return { state: 'invalid' }
+  // A token of another client is not consumed, and says nothing: just invalid.
+  if (r.client_id !== clientId) return { state: 'invalid' }
+  if (r.consumed) return { state: 'reused', family: toFamily(r) }
+  if (!r.live) return { state: 'invalid' }
+  return { state: 'valid', family: toFamily(r) }
+}
+
+/** The family of a refresh token, whatever its state (for revocation and introspection). */
+export async function findRefreshFamily(
+  q: Queryable,
+  tokenDigest: Buffer,
+): Promise<{ family: RefreshFamily; active: boolean } | undefined> {
+  const { rows } = await q.query<FamilyRecord & { active: boolean }>(
+    `SELECT f.*, (r.consumed_at IS NULL AND r.idle_expires_at > now() AND f.expires_at > now() AND f.revoked_at IS NULL) AS active
+       FROM refresh_tokens r JOIN refresh_token_families f ON f.id = r.family_id WHERE r.token_digest = $1`,
+    [tokenDigest],
+  )
+  return rows[0] && { family: toFamily(rows[0]), active: rows[0].active }
+}
+
+export async function revokeRefreshFamily(q: Queryable, familyId: string, reason: string): Promise<boolean> {
+  const { rowCount } = await q.query(
+    'UPDATE refresh_token_families SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL',
+    [familyId, reason],
+  )
+  return rowCount === 1
+}
+
+/** Revokes the families of a session's tokens (logout, a session ended by its user or an admin). */
+export async function revokeSessionFamilies(
+  q: Queryable,
+  sessionIds: readonly string[],
+  reason: string,
+): Promise<number> {
+  if (sessionIds.length === 0) return 0
+  const { rowCount } = await q.query(
+    `UPDATE refresh_token_families SET revoked_at = now(), revoked_reason = $2
+      WHERE session_id = ANY($1) AND revoked_at IS NULL`,
+    [sessionIds, reason],
+  )
+  return rowCount ?? 0
+}
+
+export async function revokeUserFamilies(
+  q: Queryable,
+  userId: string,
+  reason: string,
+  clientId?: string,
+): Promise<number> {
+  const { rowCount } = await q.query(
+    `UPDATE refresh_token_families SET revoked_at = now(), revoked_reason = $2
+      WHERE user_id = $1 AND revoked_at IS NULL ${clientId ? 'AND client_id = $3' : ''}`,
+    clientId ? [userId, reason, clientId] : [userId, reason],
+  )
+  return rowCount ?? 0
+}

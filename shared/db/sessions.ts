@@ -1,0 +1,122 @@
+/** SQL for browser sessions. */
+import type { Queryable } from './database.ts'
+
+export interface Session {
+  readonly id: string
+  readonly userId: string
+  readonly authTime: Date
+  readonly amr: readonly string[]
+  readonly createdAt: Date
+  readonly lastSeenAt: Date
+  readonly idleExpiresAt: Date
+  readonly expiresAt: Date
+  readonly ip: string | null
+  readonly userAgent: string | null
+}
+
+interface SessionRecord {
+  id: string
+  user_id: string
+  auth_time: Date
+  amr: string[]
+  created_at: Date
+  last_seen_at: Date
+  idle_expires_at: Date
+  expires_at: Date
+  ip: string | null
+  user_agent: string | null
+}
+
+const toSession = (r: SessionRecord): Session => ({
+  id: r.id,
+  userId: r.user_id,
+  authTime: r.auth_time,
+  amr: r.amr,
+  createdAt: r.created_at,
+  lastSeenAt: r.last_seen_at,
+  idleExpiresAt: r.idle_expires_at,
+  expiresAt: r.expires_at,
+  ip: r.ip,
+  userAgent: r.user_agent,
+})
+
+export async function insertSession(
+  q: Queryable,
+  organizationId: string,
+  s: {
+    userId: string
+    tokenDigest: Buffer
+    idleSeconds: number
+    absoluteSeconds: number
+    amr: string[]
+    ip?: string | undefined
+    userAgent?: string | undefined
+  },
+): Promise<Session> {
+  const { rows } = await q.query<SessionRecord>(
+    `INSERT INTO sessions (organization_id, user_id, token_digest, auth_time, amr, idle_expires_at, expires_at, ip, user_agent)
+     VALUES ($1, $2, $3, now(), $4, now() + make_interval(secs => $5), now() + make_interval(secs => $6), $7, $8)
+     RETURNING *`,
+    [
+      organizationId,
+      s.userId,
+      s.tokenDigest,
+      s.amr,
+      s.idleSeconds,
+      s.absoluteSeconds,
+      s.ip ?? null,
+      s.userAgent?.slice(0, 512) ?? null,
+    ],
+  )
+  return toSession(rows[0]!)
+}
+
+/**
+ * The live session with this cookie digest (not ended, inside both timeouts), extending its
+ * idle timeout when it was last seen more than a minute ago (one write a minute at most).
+ */
+export async function findLiveSession(
+  q: Queryable,
+  tokenDigest: Buffer,
+  idleSeconds: number,
+): Promise<Session | undefined> {
+  const { rows } = await q.query<SessionRecord>(
+    `WITH found AS (
+       SELECT * FROM sessions
+        WHERE token_digest = $1 AND ended_at IS NULL AND expires_at > now() AND idle_expires_at > now()
+     ), touched AS (
+       UPDATE sessions s SET last_seen_at = now(), idle_expires_at = least(s.expires_at, now() + make_interval(secs => $2))
+         FROM found WHERE s.id = found.id AND found.last_seen_at < now() - interval '1 minute'
+       RETURNING s.*
+     )
+     SELECT * FROM touched UNION ALL SELECT * FROM found WHERE NOT EXISTS (SELECT 1 FROM touched)`,
+    [tokenDigest, idleSeconds],
+  )
+  return rows[0] && toSession(rows[0])
+}
+
+/** Re-authentication in an existing session (prompt=login, max_age): a new auth_time. */
+export async function renewSessionAuthentication(q: Queryable, id: string, amr: string[]): Promise<void> {
+  await q.query('UPDATE sessions SET auth_time = now(), amr = $2, last_seen_at = now() WHERE id = $1', [
+    id,
+    amr,
+  ])
+}
+
+export async function listUserSessions(q: Queryable, userId: string): Promise<Session[]> {
+  const { rows } = await q.query<SessionRecord>(
+    `SELECT * FROM sessions WHERE user_id = $1 AND ended_at IS NULL AND expires_at > now() AND idle_expires_at > now()
+      ORDER BY last_seen_at DESC`,
+    [userId],
+  )
+  return rows.map(toSession)
+}
+
+/** Ends sessions: one (of this user) or all of a user's. Returns the ids ended. */
+export async function endSessions(q: Queryable, userId: string, sessionId?: string): Promise<string[]> {
+  const { rows } = await q.query<{ id: string }>(
+    `UPDATE sessions SET ended_at = now() WHERE user_id = $1 AND ended_at IS NULL ${sessionId ? 'AND id = $2' : ''} RETURNING id`,
+    sessionId ? [userId, sessionId] : [userId],
+  )
+  return rows.map((r) => r.id)
+}

@@ -1,0 +1,112 @@
+/**
+ * Refresh Token Grant — RFC 6749 §6: the token rotates on every use, and the reuse of a
+ * rotated one revokes its whole family (RFC 9700 §4.14.2).
+ */
+import { digestOf, randomToken } from '../../crypto/random.ts'
+import { insertAuditEvent } from '../../db/audit.ts'
+import { hitRateLimit } from '../../db/rate-limits.ts'
+import {
+  consumeRefreshToken,
+  findRefreshFamily,
+  insertRefreshToken,
+  revokeRefreshFamily,
+} from '../../db/refresh-tokens.ts'
+import { findUserById } from '../../db/users.ts'
+import type { HandlerContext } from '../../http/define-function.ts'
+import { OAuthError, rateLimited } from '../../http/errors.ts'
+import { policyOf } from '../../oidc/policy.ts'
+import type { Client } from '../clients.ts'
+import { audienceFor, parseScope } from '../scopes.ts'
+import type { TokenResponse } from '../token-response.ts'
+import { issueUserTokens } from './issue.ts'
+
+export interface RefreshParameters {
+  readonly refresh_token?: string | undefined
+  readonly scope?: string | undefined
+  readonly resource?: readonly string[] | undefined
+}
+
+const invalidGrant = (description: string) => new OAuthError('invalid_grant', description)
+
+export async function refreshTokenGrant(
+  ctx: HandlerContext<unknown, unknown, unknown>,
+  client: Client,
+  params: RefreshParameters,
+): Promise<TokenResponse> {
+  if (!params.refresh_token) throw new OAuthError('invalid_request', '`refresh_token` is required')
+  const requestedScope = parseScope(params.scope)
+  const digest = digestOf(params.refresh_token)
+  // Counted in a transaction of its own: a refusal must not roll the count back.
+  const known = await ctx.db.transaction((q) => findRefreshFamily(q, digest))
+  if (known?.active) {
+    const limit = await ctx.db.transaction((q) =>
+      hitRateLimit(q, ctx.org.id, `refresh:${known.family.id}`, 60),
+    )
+    if (limit.count > policyOf(ctx.org).refreshPerFamilyPerMinute) throw rateLimited(limit.retryAfter)
+  }
+
+  const next = randomToken()
+  const outcome = await ctx.db.transaction(async (q) => {
+    const lookup = await consumeRefreshToken(q, digest, client.clientId)
+    if (lookup.state === 'invalid') return { error: 'the refresh token is invalid, expired or revoked' }
+    const family = lookup.family
+    if (lookup.state === 'reused') {
+      await revokeRefreshFamily(q, family.id, 'rotated refresh token reused')
+      await insertAuditEvent(q, ctx.org.id, {
+        actorType: 'client',
+        actorId: client.clientId,
+        action: 'refresh_token.reused',
+        targetType: 'refresh_token_family',
+        targetId: family.id,
+        result: 'failure',
+        ip: ctx.request.ip,
+        userAgent: ctx.request.userAgent,
+        requestId: ctx.request.requestId,
+        details: { user_id: family.userId },
+      })
+      return { error: 'the refresh token was already used; its grant is revoked' }
+    }
+    // Thrown, not returned: the transaction rolls back and the token stays usable.
+    const refused = requestedScope.find((s) => !family.scope.includes(s))
+    if (refused !== undefined)
+      throw new OAuthError('invalid_scope', `scope "${refused}" was not granted originally`)
+    if (
+      params.resource?.length &&
+      family.resource?.length &&
+      !params.resource.every((r) => family.resource!.includes(r))
+    ) {
+      throw new OAuthError('invalid_target', 'resource was not part of the original grant')
+    }
+    const user = await findUserById(q, family.userId)
+    if (!user?.isActive) {
+      await revokeRefreshFamily(q, family.id, 'user inactive')
+      return { error: 'the user is no longer active' }
+    }
+    await insertRefreshToken(q, ctx.org.id, family.id, digestOf(next), client.refreshTokenIdleTtl)
+    return { family }
+  })
+  // Outside the transaction, so a revocation above is committed, not rolled back with the error.
+  if (outcome.error !== undefined) throw invalidGrant(outcome.error)
+  const family = outcome.family!
+  const scope = requestedScope.length ? requestedScope : [...family.scope]
+  const issued = await issueUserTokens(
+    ctx,
+    client,
+    {
+      userId: family.userId,
+      sessionId: family.sessionId,
+      scope,
+      audience: audienceFor(
+        params.resource?.length ? params.resource : (family.resource ?? undefined),
+        client.allowedAudiences,
+        ctx.org.issuer,
+      ),
+      authorizationDetails: family.authorizationDetails,
+      authTime: family.authTime,
+      amr: family.amr,
+      acr: family.acr,
+    },
+    'refresh_token',
+  )
+  return { ...issued.response, refresh_token: next }
+}

@@ -1,0 +1,165 @@
+/**
+ * The authorization code flow after the request is valid (RFC 6749 §4.1, OpenID Connect Core
+ * §3.1.2): authenticate the person (or reuse their session), ask consent where needed, issue
+ * a code. Steps that need the person go through an interaction: the request is kept server
+ * side under a random handle while they sign in and consent.
+ */
+import type { Context } from 'hono'
+import { digestOf, randomToken } from '../crypto/random.ts'
+import {
+  consumeInteraction,
+  findConsent,
+  insertAuthorizationCode,
+  insertPendingRequest,
+  type PendingRequest,
+} from '../db/authorization.ts'
+import type { HandlerContext } from '../http/define-function.ts'
+import type { Client } from '../oauth/clients.ts'
+import { AuthorizationRedirectError, type AuthorizationRequest } from './authorization-request.ts'
+import { authorizationResponse } from './authorization-response.ts'
+import { verifyIdTokenHint } from './id-token.ts'
+import { policyOf } from './policy.ts'
+import { currentSession } from './sessions.ts'
+
+type Ctx = HandlerContext<unknown, unknown, unknown>
+
+/** Redirects an error to the client (RFC 6749 §4.1.2.1), with iss (RFC 9207). */
+export function errorResponse(c: Context, issuer: string, err: AuthorizationRedirectError): Response {
+  return authorizationResponse(c, err.target, {
+    error: err.code,
+    error_description: err.message,
+    state: err.target.state,
+    iss: issuer,
+  })
+}
+
+/** Keeps a request for the pages that need the person; returns its URL-safe handle. */
+export async function startInteraction(ctx: Ctx, request: AuthorizationRequest): Promise<string> {
+  const handle = randomToken()
+  await ctx.db.transaction((q) =>
+    insertPendingRequest(q, ctx.org.id, {
+      handleDigest: digestOf(handle),
+      kind: 'interaction',
+      clientId: request.clientId,
+      parameters: request as unknown as Record<string, unknown>,
+      ttlSeconds: policyOf(ctx.org).interactionSeconds,
+    }),
+  )
+  return handle
+}
+
+export interface Interaction {
+  readonly handle: string
+  readonly pending: PendingRequest
+}
+
+/**
+ * Takes a valid request as far as it can go: a code for the client, or a page for the
+ * person (login, consent), or an error for the client.
+ */
+export async function authorize(
+  c: Context,
+  ctx: Ctx,
+  client: Client,
+  request: AuthorizationRequest,
+  interaction?: Interaction,
+): Promise<Response> {
+  try {
+    return await proceed(c, ctx, client, request, interaction)
+  } catch (err) {
+    if (err instanceof AuthorizationRedirectError) return errorResponse(c, ctx.org.issuer, err)
+    throw err
+  }
+}
+
+async function proceed(
+  c: Context,
+  ctx: Ctx,
+  client: Client,
+  request: AuthorizationRequest,
+  interaction?: Interaction,
+): Promise<Response> {
+  const target = {
+    redirectUri: request.redirectUri,
+    state: request.state,
+    responseMode: request.responseMode,
+  }
+  const fail = (
+    code: ConstructorParameters<typeof AuthorizationRedirectError>[0],
+    description: string,
+  ): never => {
+    throw new AuthorizationRedirectError(code, description, target)
+  }
+  const live = await currentSession(c, ctx)
+  const authenticatedHere =
+    live !== undefined &&
+    interaction?.pending.sessionId === live.session.id &&
+    interaction.pending.authenticatedAt !== null
+
+  let hintSubject: string | undefined
+  if (request.idTokenHint) {
+    const hint = await verifyIdTokenHint(ctx.runtime, ctx.org, request.idTokenHint)
+    if (!hint) fail('invalid_request', 'id_token_hint is not an ID token issued here')
+    hintSubject = hint!.sub
+  }
+
+  const tooOld =
+    live !== undefined &&
+    request.maxAge !== undefined &&
+    Date.now() - live.session.authTime.getTime() > request.maxAge * 1000
+  const needsLogin =
+    !live ||
+    (!authenticatedHere &&
+      (request.prompt.includes('login') ||
+        tooOld ||
+        (hintSubject !== undefined && hintSubject !== live.user.id)))
+  if (needsLogin) {
+    if (request.prompt.includes('none')) fail('login_required', 'the user must sign in')
+    const handle = interaction?.handle ?? (await startInteraction(ctx, request))
+    return c.redirect(`${ctx.org.issuer}/auth/login?interaction=${handle}`, 303)
+  }
+  const user = live.user
+
+  if (!client.firstParty) {
+    const consented = interaction?.pending.consentedAt != null
+    const remembered = await ctx.db.transaction((q) => findConsent(q, user.id, client.clientId))
+    const covered = remembered !== undefined && request.scope.every((s) => remembered.includes(s))
+    const needsConsent =
+      !consented &&
+      (request.prompt.includes('consent') || !covered || (request.authorizationDetails?.length ?? 0) > 0)
+    if (needsConsent) {
+      if (request.prompt.includes('none')) fail('consent_required', 'the user must consent')
+      const handle = interaction?.handle ?? (await startInteraction(ctx, request))
+      return c.redirect(`${ctx.org.issuer}/auth/consent?interaction=${handle}`, 303)
+    }
+  }
+
+  const code = randomToken()
+  const policy = policyOf(ctx.org)
+  const finished = await ctx.db.transaction(async (q) => {
+    if (interaction && !(await consumeInteraction(q, interaction.pending.id))) return false
+    await insertAuthorizationCode(
+      q,
+      ctx.org.id,
+      digestOf(code),
+      {
+        clientId: client.clientId,
+        userId: user.id,
+        sessionId: live.session.id,
+        redirectUri: request.redirectUri,
+        scope: request.scope,
+        nonce: request.nonce ?? null,
+        codeChallenge: request.codeChallenge ?? null,
+        resource: request.resource ?? null,
+        authorizationDetails: request.authorizationDetails ? [...request.authorizationDetails] : null,
+        authTime: live.session.authTime,
+        amr: live.session.amr,
+        acr: null,
+      },
+      policy.authorizationCodeSeconds,
+    )
+    return true
+  })
+  if (!finished) fail('invalid_request', 'this authorization request was already completed')
+  return authorizationResponse(c, target, { code, state: request.state, iss: ctx.org.issuer })
+}

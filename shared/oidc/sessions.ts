@@ -1,0 +1,97 @@
+/**
+ * Browser sessions: an opaque 256-bit cookie, stored as a SHA-256 digest, with idle and
+ * absolute timeouts (DESIGN.md §5).
+ */
+import type { Context } from 'hono'
+import { notifyChange } from '../cache/invalidation.ts'
+import { digestOf, randomToken } from '../crypto/random.ts'
+import { insertAuditEvent } from '../db/audit.ts'
+import type { Queryable } from '../db/database.ts'
+import { revokeSessionFamilies } from '../db/refresh-tokens.ts'
+import { endSessions, findLiveSession, insertSession, type Session } from '../db/sessions.ts'
+import { findUserById, type User } from '../db/users.ts'
+import { clearCookie, readCookie, writeCookie } from '../http/cookies.ts'
+import type { HandlerContext } from '../http/define-function.ts'
+import { policyOf } from './policy.ts'
+
+export const SESSION_COOKIE = 'session'
+
+type Ctx = Pick<HandlerContext<unknown, unknown, unknown>, 'org' | 'db' | 'request'>
+
+export interface LiveSession {
+  readonly session: Session
+  readonly user: User
+}
+
+/** The request's live session with its (active) user, if any. */
+export async function currentSession(c: Context, ctx: Ctx): Promise<LiveSession | undefined> {
+  const token = readCookie(c, ctx.org, SESSION_COOKIE)
+  if (!token || token.length > 100) return undefined
+  const policy = policyOf(ctx.org)
+  return ctx.db.transaction(async (q) => {
+    const session = await findLiveSession(q, digestOf(token), policy.sessionIdleSeconds)
+    if (!session) return undefined
+    const user = await findUserById(q, session.userId)
+    return user?.isActive ? { session, user } : undefined
+  })
+}
+
+/** Starts a session for a user who just authenticated, in the caller's transaction. */
+export async function startSession(
+  c: Context,
+  ctx: Ctx,
+  q: Queryable,
+  user: User,
+  amr: string[],
+): Promise<Session> {
+  const policy = policyOf(ctx.org)
+  const token = randomToken()
+  const session = await insertSession(q, ctx.org.id, {
+    userId: user.id,
+    tokenDigest: digestOf(token),
+    idleSeconds: policy.sessionIdleSeconds,
+    absoluteSeconds: policy.sessionMaxSeconds,
+    amr,
+    ip: ctx.request.ip,
+    userAgent: ctx.request.userAgent,
+  })
+  // A session cookie (no Max-Age): the server-side timeouts decide how long it lives.
+  writeCookie(c, ctx.org, SESSION_COOKIE, token, { sameSite: 'Lax' })
+  return session
+}
+
+/**
+ * Ends sessions of a user (one, or all) with the refresh tokens bound to them, except those
+ * granted for offline access, and audits it.
+ */
+export async function endUserSessions(
+  q: Queryable,
+  organizationId: string,
+  userId: string,
+  actor: {
+    actorType: 'user' | 'client'
+    actorId: string
+    ip?: string | undefined
+    userAgent?: string | undefined
+    requestId?: string
+  },
+  sessionId?: string,
+): Promise<string[]> {
+  const ended = await endSessions(q, userId, sessionId)
+  if (ended.length === 0) return ended
+  await revokeSessionFamilies(q, ended, 'session ended')
+  await insertAuditEvent(q, organizationId, {
+    ...actor,
+    action: 'session.ended',
+    targetType: 'user',
+    targetId: userId,
+    result: 'success',
+    details: { sessions: ended },
+  })
+  await notifyChange(q, 'revocation', organizationId)
+  return ended
+}
+
+export function forgetSessionCookie(c: Context, ctx: Pick<Ctx, 'org'>): void {
+  clearCookie(c, ctx.org, SESSION_COOKIE)
+}

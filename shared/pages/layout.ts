@@ -1,0 +1,104 @@
+/**
+ * Server-rendered pages: no front-end build, no JavaScript needed (the one script, which
+ * auto-submits a form_post response, has a <noscript> button beside it). Values are escaped
+ * by hono/html. The Content-Security-Policy admits only the hashed inline style and script.
+ */
+import { createHash } from 'node:crypto'
+import type { Context } from 'hono'
+import { html, raw } from 'hono/html'
+import type { HtmlEscapedString } from 'hono/utils/html'
+
+type Html = HtmlEscapedString | Promise<HtmlEscapedString>
+
+const STYLE = `
+:root{color-scheme:light dark;font-family:system-ui,sans-serif;line-height:1.5}
+body{margin:0;display:grid;place-items:center;min-height:100vh;background:Canvas;color:CanvasText}
+main{width:min(26rem,92vw);padding:2rem;border:1px solid GrayText;border-radius:.75rem}
+h1{font-size:1.4rem;margin-top:0}
+label{display:block;margin-top:1rem;font-weight:600}
+input[type=email],input[type=password],input[type=text]{width:100%;box-sizing:border-box;padding:.6rem;font:inherit;margin-top:.25rem}
+button{margin-top:1.25rem;padding:.6rem 1.2rem;font:inherit;cursor:pointer}
+.error{border-left:4px solid #c00;padding:.5rem .75rem;background:color-mix(in srgb,#c00 10%,Canvas)}
+.muted{color:GrayText;font-size:.9rem}
+ul.scopes{padding-left:1.2rem}
+table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem;border-bottom:1px solid GrayText}
+:focus-visible{outline:3px solid Highlight;outline-offset:2px}
+`.trim()
+
+export const AUTO_SUBMIT_SCRIPT = 'document.forms[0].submit()'
+
+const sha256 = (text: string) => `'sha256-${createHash('sha256').update(text).digest('base64')}'`
+const STYLE_HASH = sha256(STYLE)
+const SCRIPT_HASH = sha256(AUTO_SUBMIT_SCRIPT)
+
+export interface PageOptions {
+  readonly status?: 200 | 400 | 401 | 403 | 404 | 409 | 429 | 500 | 503
+  /** Where forms on the page may post, besides this origin (a form_post redirect URI). */
+  readonly formAction?: string
+  readonly script?: boolean
+  readonly headers?: Record<string, string>
+}
+
+/** A complete page as text, with the security headers every page carries. */
+export function renderPage(
+  title: string,
+  body: Html,
+  options: PageOptions = {},
+): { body: string; headers: Record<string, string> } {
+  const formAction = options.formAction ? `'self' ${new URL(options.formAction).origin}` : "'self'"
+  const csp = [
+    "default-src 'none'",
+    `style-src ${STYLE_HASH}`,
+    ...(options.script ? [`script-src ${SCRIPT_HASH}`] : []),
+    `form-action ${formAction}`,
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+  ].join('; ')
+  const document = html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>${title}</title>
+<style>${raw(STYLE)}</style>
+</head>
+<body>
+<main>
+${body}
+</main>
+</body>
+</html>`
+  return {
+    body: String(document),
+    headers: {
+      'content-type': 'text/html; charset=utf-8',
+      'content-security-policy': csp,
+      'x-frame-options': 'DENY',
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'cache-control': 'no-store',
+      ...options.headers,
+    },
+  }
+}
+
+export function page(c: Context, title: string, body: Html, options: PageOptions = {}): Response {
+  const rendered = renderPage(title, body, options)
+  return c.body(rendered.body, options.status ?? 200, rendered.headers)
+}
+
+/** An error shown to the person, never sent to a redirect URI. */
+export function errorPage(
+  c: Context,
+  status: PageOptions['status'],
+  title: string,
+  detail: string,
+): Response {
+  return page(c, title, errorBody(title, detail), { status: status ?? 400 })
+}
+
+export function errorBody(title: string, detail: string): Html {
+  return html`<h1>${title}</h1>
+<p class="error" role="alert">${detail}</p>`
+}
