@@ -10,6 +10,17 @@ import admin_applications_get from './admin/applications-get.ts'
 import admin_applications_update from './admin/applications-update.ts'
 import admin_applications_secret from './admin/applications-secret.ts'
 import admin_keys_rotate from './admin/keys-rotate.ts'
+import admin_organization_get from './admin/organization-get.ts'
+import admin_organization_update from './admin/organization-update.ts'
+import admin_registration_tokens_create from './admin/registration-tokens-create.ts'
+import admin_users_list from './admin/users-list.ts'
+import admin_users_create from './admin/users-create.ts'
+import admin_users_delete from './admin/users-delete.ts'
+import admin_users_get from './admin/users-get.ts'
+import admin_users_update from './admin/users-update.ts'
+import admin_users_consent_revoke from './admin/users-consent-revoke.ts'
+import admin_users_password from './admin/users-password.ts'
+import admin_users_sessions_end from './admin/users-sessions-end.ts'
 import auth_account from './auth/account.ts'
 import auth_account_action from './auth/account-action.ts'
 import auth_consent_page from './auth/consent-page.ts'
@@ -21,6 +32,8 @@ import auth_authorize from './auth/authorize.ts'
 import auth_introspect from './auth/introspect.ts'
 import auth_logout from './auth/logout.ts'
 import auth_par from './auth/par.ts'
+import auth_register from './auth/register.ts'
+import auth_register_client from './auth/register-client.ts'
 import auth_revoke from './auth/revoke.ts'
 import auth_token from './auth/token.ts'
 import auth_userinfo from './auth/userinfo.ts'
@@ -36,6 +49,17 @@ export const ROUTES: readonly RouteEntry[] = [
   { plane: 'admin', methods: ['PATCH'], path: '/api/v1/applications/:id', file: 'functions/admin/applications-update.ts', fn: admin_applications_update },
   { plane: 'admin', methods: ['POST'], path: '/api/v1/applications/:id/secret', file: 'functions/admin/applications-secret.ts', fn: admin_applications_secret },
   { plane: 'admin', methods: ['POST'], path: '/api/v1/keys/rotate', file: 'functions/admin/keys-rotate.ts', fn: admin_keys_rotate },
+  { plane: 'admin', methods: ['GET'], path: '/api/v1/organization', file: 'functions/admin/organization-get.ts', fn: admin_organization_get },
+  { plane: 'admin', methods: ['PATCH'], path: '/api/v1/organization', file: 'functions/admin/organization-update.ts', fn: admin_organization_update },
+  { plane: 'admin', methods: ['POST'], path: '/api/v1/registration-tokens', file: 'functions/admin/registration-tokens-create.ts', fn: admin_registration_tokens_create },
+  { plane: 'admin', methods: ['GET'], path: '/api/v1/users', file: 'functions/admin/users-list.ts', fn: admin_users_list },
+  { plane: 'admin', methods: ['POST'], path: '/api/v1/users', file: 'functions/admin/users-create.ts', fn: admin_users_create },
+  { plane: 'admin', methods: ['DELETE'], path: '/api/v1/users/:id', file: 'functions/admin/users-delete.ts', fn: admin_users_delete },
+  { plane: 'admin', methods: ['GET'], path: '/api/v1/users/:id', file: 'functions/admin/users-get.ts', fn: admin_users_get },
+  { plane: 'admin', methods: ['PATCH'], path: '/api/v1/users/:id', file: 'functions/admin/users-update.ts', fn: admin_users_update },
+  { plane: 'admin', methods: ['DELETE'], path: '/api/v1/users/:id/consents/:clientId', file: 'functions/admin/users-consent-revoke.ts', fn: admin_users_consent_revoke },
+  { plane: 'admin', methods: ['PUT'], path: '/api/v1/users/:id/password', file: 'functions/admin/users-password.ts', fn: admin_users_password },
+  { plane: 'admin', methods: ['DELETE'], path: '/api/v1/users/:id/sessions', file: 'functions/admin/users-sessions-end.ts', fn: admin_users_sessions_end },
   { plane: 'auth', methods: ['GET'], path: '/auth/account', file: 'functions/auth/account.ts', fn: auth_account },
   { plane: 'auth', methods: ['POST'], path: '/auth/account', file: 'functions/auth/account-action.ts', fn: auth_account_action },
   { plane: 'auth', methods: ['GET'], path: '/auth/consent', file: 'functions/auth/consent-page.ts', fn: auth_consent_page },
@@ -47,6 +71,8 @@ export const ROUTES: readonly RouteEntry[] = [
   { plane: 'auth', methods: ['POST'], path: '/oauth/introspect', file: 'functions/auth/introspect.ts', fn: auth_introspect },
   { plane: 'auth', methods: ['GET', 'POST'], path: '/oauth/logout', file: 'functions/auth/logout.ts', fn: auth_logout },
   { plane: 'auth', methods: ['POST'], path: '/oauth/par', file: 'functions/auth/par.ts', fn: auth_par },
+  { plane: 'auth', methods: ['POST'], path: '/oauth/register', file: 'functions/auth/register.ts', fn: auth_register },
+  { plane: 'auth', methods: ['GET', 'PUT', 'DELETE'], path: '/oauth/register/:clientId', file: 'functions/auth/register-client.ts', fn: auth_register_client },
   { plane: 'auth', methods: ['POST'], path: '/oauth/revoke', file: 'functions/auth/revoke.ts', fn: auth_revoke },
   { plane: 'auth', methods: ['POST'], path: '/oauth/token', file: 'functions/auth/token.ts', fn: auth_token },
   { plane: 'auth', methods: ['GET', 'POST'], path: '/oauth/userinfo', file: 'functions/auth/userinfo.ts', fn: auth_userinfo },

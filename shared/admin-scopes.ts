@@ -9,6 +9,8 @@ export const ADMIN_SCOPES = [
   'users:write',
   'keys:write',
   'audit:read',
+  'organization:read',
+  'organization:write',
 ] as const
 
 export type AdminScope = (typeof ADMIN_SCOPES)[number]

@@ -282,3 +282,45 @@ export async function findApplicationNames(
   )
   return new Map(rows.map((r) => [r.client_id, r.name]))
 }
+
+export async function setClientRegistration(
+  q: Queryable,
+  id: string,
+  registration: { tokenDigest: Buffer; metadata: Record<string, unknown> },
+): Promise<void> {
+  await q.query(
+    'UPDATE applications SET registration_access_token_digest = $2, client_metadata = $3 WHERE id = $1',
+    [id, registration.tokenDigest, registration.metadata],
+  )
+}
+
+export async function setClientMetadata(
+  q: Queryable,
+  id: string,
+  metadata: Record<string, unknown>,
+): Promise<void> {
+  await q.query('UPDATE applications SET client_metadata = $2 WHERE id = $1', [id, metadata])
+}
+
+/** A dynamically registered client with its registration access token digest and metadata. */
+export async function findRegisteredClient(
+  q: Queryable,
+  clientId: string,
+): Promise<{ application: Application; tokenDigest: Buffer; metadata: Record<string, unknown> } | undefined> {
+  const { rows } = await q.query<
+    ApplicationRecord & {
+      registration_access_token_digest: Buffer | null
+      client_metadata: Record<string, unknown>
+    }
+  >('SELECT * FROM applications WHERE client_id = $1 AND registration_access_token_digest IS NOT NULL', [
+    clientId,
+  ])
+  const r = rows[0]
+  return (
+    r && {
+      application: toApplication(r),
+      tokenDigest: r.registration_access_token_digest!,
+      metadata: r.client_metadata,
+    }
+  )
+}

@@ -70,3 +70,16 @@ export async function insertOrganizationDomain(
     [domain.organizationId, domain.domain, domain.isPrimary],
   )
 }
+
+/** Merges settings into the organization's (a null value removes one); returns them all. */
+export async function mergeOrganizationSettings(
+  q: Queryable,
+  id: string,
+  settings: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const { rows } = await q.query<{ settings: Record<string, unknown> }>(
+    `UPDATE organizations SET settings = jsonb_strip_nulls(settings || $2::jsonb), updated_at = now() WHERE id = $1 RETURNING settings`,
+    [id, JSON.stringify(settings)],
+  )
+  return rows[0]?.settings ?? {}
+}

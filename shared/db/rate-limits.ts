@@ -64,3 +64,25 @@ export async function recordLoginFailure(
 export async function clearLoginFailures(q: Queryable, emailDigest: Buffer): Promise<void> {
   await q.query('DELETE FROM login_failures WHERE email_digest = $1', [emailDigest])
 }
+
+export async function insertRegistrationToken(
+  q: Queryable,
+  organizationId: string,
+  digest: Buffer,
+  uses: number,
+  expiresAt: Date,
+): Promise<void> {
+  await q.query(
+    'INSERT INTO registration_tokens (organization_id, token_digest, uses_left, expires_at) VALUES ($1, $2, $3, $4)',
+    [organizationId, digest, uses, expiresAt],
+  )
+}
+
+/** Uses one registration with an initial access token; false when it is unknown, spent or expired. */
+export async function useRegistrationToken(q: Queryable, digest: Buffer): Promise<boolean> {
+  const { rowCount } = await q.query(
+    'UPDATE registration_tokens SET uses_left = uses_left - 1 WHERE token_digest = $1 AND uses_left > 0 AND expires_at > now()',
+    [digest],
+  )
+  return rowCount === 1
+}

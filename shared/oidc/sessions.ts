@@ -5,7 +5,7 @@
 import type { Context } from 'hono'
 import { notifyChange } from '../cache/invalidation.ts'
 import { digestOf, randomToken } from '../crypto/random.ts'
-import { insertAuditEvent } from '../db/audit.ts'
+import { type AuditEvent, insertAuditEvent } from '../db/audit.ts'
 import type { Queryable } from '../db/database.ts'
 import { revokeSessionFamilies } from '../db/refresh-tokens.ts'
 import { endSessions, findLiveSession, insertSession, type Session } from '../db/sessions.ts'
@@ -68,13 +68,7 @@ export async function endUserSessions(
   q: Queryable,
   organizationId: string,
   userId: string,
-  actor: {
-    actorType: 'user' | 'client'
-    actorId: string
-    ip?: string | undefined
-    userAgent?: string | undefined
-    requestId?: string
-  },
+  actor: Pick<AuditEvent, 'actorType' | 'actorId' | 'ip' | 'userAgent' | 'requestId'>,
   sessionId?: string,
 ): Promise<string[]> {
   const ended = await endSessions(q, userId, sessionId)

@@ -1,0 +1,62 @@
+/** Change this organization's settings; a null removes one (back to the default). */
+import * as z from 'zod'
+import { authorizeAdmin } from '../../shared/admin/authorize.ts'
+import { notifyChange } from '../../shared/cache/invalidation.ts'
+import { insertAuditEvent } from '../../shared/db/audit.ts'
+import { mergeOrganizationSettings } from '../../shared/db/organizations.ts'
+import { defineFunction } from '../../shared/http/define-function.ts'
+
+const Settings = z
+  .strictObject({
+    registration_policy: z.enum(['open', 'initial_access_token']).nullable().optional(),
+    access_token_signing_alg: z.enum(['EdDSA', 'ES256', 'RS256']).nullable().optional(),
+    session_idle_seconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(30 * 86_400)
+      .nullable()
+      .optional(),
+    session_max_seconds: z
+      .number()
+      .int()
+      .min(300)
+      .max(90 * 86_400)
+      .nullable()
+      .optional(),
+  })
+  .refine((v) => Object.keys(v).length > 0, { message: 'must change at least one setting' })
+
+export default defineFunction({
+  plane: 'admin',
+  method: 'PATCH',
+  path: '/api/v1/organization',
+  body: z.strictObject({ settings: Settings }),
+  docs: {
+    summary: 'Update settings',
+    scope: 'organization:write',
+    responses: {
+      200: {
+        description: 'All settings now.',
+        schema: z.object({ settings: z.record(z.string(), z.unknown()) }),
+      },
+    },
+  },
+  handler: async (c, ctx) => {
+    const actor = await authorizeAdmin(ctx.header('authorization'), ctx, 'organization:write')
+    const settings = await ctx.db.transaction(async (q) => {
+      const merged = await mergeOrganizationSettings(q, ctx.org.id, ctx.body.settings)
+      await insertAuditEvent(q, ctx.org.id, {
+        ...actor.audit,
+        action: 'organization.settings_changed',
+        targetType: 'organization',
+        targetId: ctx.org.id,
+        result: 'success',
+        details: { changed: ctx.body.settings },
+      })
+      await notifyChange(q, 'organization', ctx.org.id)
+      return merged
+    })
+    return c.json({ settings })
+  },
+})

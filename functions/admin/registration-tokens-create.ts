@@ -1,0 +1,49 @@
+/** Issue an initial access token for dynamic client registration (RFC 7591 §3). */
+import * as z from 'zod'
+import { authorizeAdmin } from '../../shared/admin/authorize.ts'
+import { digestOf, randomToken } from '../../shared/crypto/random.ts'
+import { insertAuditEvent } from '../../shared/db/audit.ts'
+import { insertRegistrationToken } from '../../shared/db/rate-limits.ts'
+import { defineFunction } from '../../shared/http/define-function.ts'
+
+export default defineFunction({
+  plane: 'admin',
+  method: 'POST',
+  path: '/api/v1/registration-tokens',
+  body: z.strictObject({
+    uses: z.number().int().min(1).max(1000).default(1),
+    expires_in: z
+      .number()
+      .int()
+      .min(60)
+      .max(90 * 86_400)
+      .default(86_400),
+  }),
+  docs: {
+    summary: 'Issue an initial access token',
+    scope: 'applications:write',
+    responses: {
+      201: {
+        description: 'Shown once.',
+        schema: z.object({ token: z.string(), uses: z.number().int(), expires_at: z.iso.datetime() }),
+      },
+    },
+  },
+  handler: async (c, ctx) => {
+    const actor = await authorizeAdmin(ctx.header('authorization'), ctx, 'applications:write')
+    const token = randomToken()
+    const expiresAt = new Date(Date.now() + ctx.body.expires_in * 1000)
+    await ctx.db.transaction(async (q) => {
+      await insertRegistrationToken(q, ctx.org.id, digestOf(token), ctx.body.uses, expiresAt)
+      await insertAuditEvent(q, ctx.org.id, {
+        ...actor.audit,
+        action: 'registration_token.issued',
+        result: 'success',
+        details: { uses: ctx.body.uses, expires_at: expiresAt.toISOString() },
+      })
+    })
+    return c.json({ token, uses: ctx.body.uses, expires_at: expiresAt.toISOString() }, 201, {
+      'cache-control': 'no-store',
+    })
+  },
+})

@@ -1,0 +1,35 @@
+/** List users in creation order, optionally those whose email contains a text. */
+import * as z from 'zod'
+import { authorizeAdmin } from '../../shared/admin/authorize.ts'
+import { listUsers } from '../../shared/db/users.ts'
+import { defineFunction } from '../../shared/http/define-function.ts'
+import { decodeCursor, PageQuery, page } from '../../shared/http/pagination.ts'
+import { UserResource, userView } from '../../shared/users/schema.ts'
+
+export default defineFunction({
+  plane: 'admin',
+  method: 'GET',
+  path: '/api/v1/users',
+  query: PageQuery.extend({ email: z.string().min(1).max(320).optional() }),
+  docs: {
+    summary: 'List users',
+    scope: 'users:read',
+    responses: {
+      200: {
+        description: 'A page.',
+        schema: z.object({ data: z.array(UserResource), next_cursor: z.string().nullable() }),
+      },
+    },
+  },
+  handler: async (c, ctx) => {
+    await authorizeAdmin(ctx.header('authorization'), ctx, 'users:read')
+    const { limit, cursor, email } = ctx.query
+    const after = decodeCursor(cursor)
+    const rows = await ctx.db.transaction((q) => listUsers(q, { limit, after, email }))
+    const result = page(
+      rows.map((r) => ({ item: r.user, position: r.position })),
+      limit,
+    )
+    return c.json({ data: result.data.map(userView), next_cursor: result.next_cursor })
+  },
+})
