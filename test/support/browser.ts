@@ -94,7 +94,8 @@ export class Browser {
 
 /** The hidden inputs of the first form in a page. */
 export function hiddenFields(page: string): Record<string, string> {
-  const form = page.slice(page.indexOf('<form'))
+  const start = page.indexOf('<form')
+  const form = page.slice(start, page.indexOf('</form>', start))
   const fields: Record<string, string> = {}
   for (const m of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
     fields[unescape(m[1]!)] = unescape(m[2]!)

@@ -1,0 +1,388 @@
+import { beforeAll, describe, expect, it } from 'vitest'
+import { reaperJob } from '../../shared/jobs/jobs.ts'
+import { Browser, formAction, hiddenFields, signIn } from '../support/browser.ts'
+import { jsonOf } from '../support/http.ts'
+import { type AppJson, basic, createTenant, type Tenant } from '../support/oauth.ts'
+import { createTestRuntime, type TestRuntime } from '../support/runtime.ts'
+
+const REDIRECT = 'https://rp.example.com/cb'
+const PASSWORD = 'correct horse battery staple'
+let t: TestRuntime
+let tenant: Tenant
+let app: AppJson
+let clients = 0
+let users = 0
+
+beforeAll(async () => {
+  t = await createTestRuntime({ env: { TRUST_PROXY_HOPS: '1' } })
+  tenant = await createTenant(t, 'acme')
+  app = await tenant.createApplication({
+    name: 'Shop',
+    type: 'confidential',
+    redirect_uris: [REDIRECT],
+    post_logout_redirect_uris: ['https://rp.example.com/bye'],
+    allowed_scopes: ['openid', 'offline_access'],
+    first_party: true,
+  })
+})
+
+const browser = () =>
+  new Browser(async (url, init) => t.app.request(url, init), t.config.publicUrl, {
+    'x-forwarded-for': `10.3.0.${++clients}`,
+  })
+
+async function signedIn(): Promise<{ b: Browser; email: string; id: string }> {
+  const email = `user${++users}@acme.test`
+  const res = await tenant.admin('POST', '/api/v1/users', { email, password: PASSWORD })
+  const id = (await jsonOf(res)).id
+  const b = browser()
+  const page = await b.visit('/auth/login')
+  await b.submit(formAction(page.body), { ...hiddenFields(page.body), email, password: PASSWORD })
+  return { b, email, id }
+}
+
+const authorize = (extra = '') =>
+  `/oauth/authorize?client_id=${app.client_id}&redirect_uri=${encodeURIComponent(REDIRECT)}&response_type=code&scope=openid&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256${extra}`
+
+describe('sessions', () => {
+  it('give single sign-on: a second authorization needs no login', async () => {
+    const { b } = await signedIn()
+    expect((await b.visit(authorize())).external?.searchParams.get('code')).toBeTruthy()
+  })
+
+  it('end on the idle timeout', async () => {
+    const { b, id } = await signedIn()
+    await t.db.sql("UPDATE sessions SET idle_expires_at = now() - interval '1 second' WHERE user_id = $1", [
+      id,
+    ])
+    expect((await b.visit(authorize())).url).toContain('/auth/login?interaction=')
+  })
+
+  it('end on the absolute timeout, however active', async () => {
+    const { b, id } = await signedIn()
+    await t.db.sql("UPDATE sessions SET expires_at = now() - interval '1 second' WHERE user_id = $1", [id])
+    expect((await b.visit(authorize())).url).toContain('/auth/login?interaction=')
+  })
+
+  it('end when the user is disabled', async () => {
+    const { b, id } = await signedIn()
+    await tenant.admin('PATCH', `/api/v1/users/${id}`, { is_active: false })
+    expect((await b.visit(authorize())).url).toContain('/auth/login?interaction=')
+  })
+
+  it('carry sid into the ID token', async () => {
+    const { b, id } = await signedIn()
+    const code = (await b.visit(authorize())).external!.searchParams.get('code')!
+    const res = await tenant.post(
+      '/oauth/token',
+      {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: REDIRECT,
+        code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk',
+      },
+      { authorization: basic(app.client_id, app.client_secret) },
+    )
+    const idToken = JSON.parse(
+      Buffer.from((await jsonOf(res)).id_token.split('.')[1], 'base64url').toString(),
+    )
+    const [session] = await t.db.sql<{ id: string }>('SELECT id FROM sessions WHERE user_id = $1', [id])
+    expect(idToken.sid).toBe(session!.id)
+  })
+})
+
+describe('the account page', () => {
+  it('lists the user’s sessions and ends another one', async () => {
+    const { b, email } = await signedIn()
+    const other = browser()
+    const page = await other.visit('/auth/login')
+    await other.submit(formAction(page.body), { ...hiddenFields(page.body), email, password: PASSWORD })
+    const account = await b.visit('/auth/account')
+    expect(account.body).toContain(email)
+    expect(account.body.match(/<tr><td>/g)).toHaveLength(2)
+    expect(account.body).toContain('this session')
+    const endForm = account.body.slice(account.body.indexOf('<form', account.body.indexOf('<tbody>')))
+    const ended = await b.submit(formAction(endForm), hiddenFields(endForm))
+    expect(ended.body).toContain('Session ended.')
+    expect(ended.body.match(/<tr><td>/g)).toHaveLength(1)
+    expect((await other.visit('/auth/account')).url).toContain('/auth/login')
+  })
+
+  it('revokes an application’s access, and its refresh tokens', async () => {
+    const { b, id } = await signedIn()
+    await t.db.sql(
+      "INSERT INTO consents (organization_id, user_id, client_id, scope) SELECT organization_id, id, $2, '{openid}' FROM users WHERE id = $1",
+      [id, app.client_id],
+    )
+    const account = await b.visit('/auth/account')
+    expect(account.body).toContain('Shop (openid)')
+    const revokeForm = account.body.slice(
+      account.body.indexOf('<form', account.body.indexOf('Applications with access')),
+    )
+    const done = await b.submit(formAction(revokeForm), hiddenFields(revokeForm))
+    expect(done.body).toContain('Access revoked.')
+    expect(await t.db.sql('SELECT 1 FROM consents WHERE user_id = $1', [id])).toEqual([])
+  })
+
+  it('sends a visitor without a session to sign in', async () => {
+    expect((await browser().visit('/auth/account')).url).toBe(`${tenant.issuer}/auth/login`)
+  })
+})
+
+describe('DELETE /api/v1/users/:id/sessions', () => {
+  it('ends every session of the user, audited', async () => {
+    const { b, id } = await signedIn()
+    const res = await tenant.admin('DELETE', `/api/v1/users/${id}/sessions`)
+    expect(await jsonOf(res)).toEqual({ ended: 1 })
+    expect((await b.visit(authorize())).url).toContain('/auth/login?interaction=')
+    expect(
+      await t.db.sql(
+        "SELECT actor_type FROM audit_events WHERE action = 'session.ended' AND target_id = $1",
+        [id],
+      ),
+    ).toEqual([{ actor_type: 'client' }])
+  })
+})
+
+describe('RP-initiated logout', () => {
+  async function idTokenOf(b: Browser): Promise<string> {
+    const code = (await b.visit(authorize())).external!.searchParams.get('code')!
+    const res = await tenant.post(
+      '/oauth/token',
+      {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: REDIRECT,
+        code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk',
+      },
+      { authorization: basic(app.client_id, app.client_secret) },
+    )
+    return (await jsonOf(res)).id_token
+  }
+
+  it('ends the session named by id_token_hint and returns to the registered URI with state', async () => {
+    const { b } = await signedIn()
+    const hint = await idTokenOf(b)
+    const done = await b.visit(
+      `/oauth/logout?id_token_hint=${hint}&post_logout_redirect_uri=${encodeURIComponent('https://rp.example.com/bye')}&state=s1`,
+    )
+    expect(done.external?.href).toBe('https://rp.example.com/bye?state=s1')
+    expect(b.jar.has('zenoauth-session')).toBe(false)
+    expect((await b.visit(authorize())).url).toContain('/auth/login?interaction=')
+  })
+
+  it('refuses an unregistered post_logout_redirect_uri with an error page', async () => {
+    const { b } = await signedIn()
+    const hint = await idTokenOf(b)
+    const res = await b.get(
+      `/oauth/logout?id_token_hint=${hint}&post_logout_redirect_uri=${encodeURIComponent('https://evil.example.com/')}`,
+    )
+    expect(res.status).toBe(400)
+    expect(res.headers.get('location')).toBeNull()
+  })
+
+  it('asks for confirmation without a hint, and signs out once confirmed', async () => {
+    const { b } = await signedIn()
+    const ask = await b.visit('/oauth/logout')
+    expect(ask.body).toContain('Sign out of acme?')
+    const done = await b.submit(formAction(ask.body), hiddenFields(ask.body))
+    expect(done.body).toContain('You are signed out')
+    expect((await b.visit(authorize())).url).toContain('/auth/login?interaction=')
+  })
+})
+
+describe('the reaper job', () => {
+  it('removes expired sessions, codes, pending requests and counters', async () => {
+    await signedIn()
+    await t.db.sql("UPDATE sessions SET expires_at = now() - interval '2 days'")
+    await t.db.sql("UPDATE rate_limit_counters SET window_start = now() - interval '2 days'")
+    await reaperJob.run(t.runtime)
+    expect(await t.db.sql("SELECT 1 FROM sessions WHERE expires_at < now() - interval '1 day'")).toEqual([])
+    expect(
+      await t.db.sql("SELECT 1 FROM rate_limit_counters WHERE window_start < now() - interval '1 day'"),
+    ).toEqual([])
+  })
+})
+
+describe('refresh tokens', () => {
+  async function tokens(b: Browser, scope = 'openid offline_access') {
+    const code = (
+      await b.visit(authorize(`&scope=${encodeURIComponent(scope)}`).replace('&scope=openid', ''))
+    ).external!.searchParams.get('code')!
+    const res = await tenant.post(
+      '/oauth/token',
+      {
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: REDIRECT,
+        code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk',
+      },
+      { authorization: basic(app.client_id, app.client_secret) },
+    )
+    return jsonOf(res)
+  }
+  const refresh = (token: string, extra: Record<string, string> = {}) =>
+    tenant.post(
+      '/oauth/token',
+      { grant_type: 'refresh_token', refresh_token: token, ...extra },
+      { authorization: basic(app.client_id, app.client_secret) },
+    )
+
+  it('come only with offline_access (the default policy)', async () => {
+    const { b } = await signedIn()
+    expect(await tokens(b, 'openid')).not.toHaveProperty('refresh_token')
+    expect(await tokens(b)).toHaveProperty('refresh_token')
+  })
+
+  it('rotate on every use; reuse of a rotated one revokes the family', async () => {
+    const { b } = await signedIn()
+    const first = (await tokens(b)).refresh_token
+    const second = (await jsonOf(await refresh(first))).refresh_token
+    const third = (await jsonOf(await refresh(second))).refresh_token
+    expect(new Set([first, second, third]).size).toBe(3)
+    const reuse = await refresh(first)
+    expect(await jsonOf(reuse)).toEqual({
+      error: 'invalid_grant',
+      error_description: 'the refresh token was already used; its grant is revoked',
+    })
+    expect((await jsonOf(await refresh(third))).error).toBe('invalid_grant')
+    expect(await t.db.sql("SELECT 1 FROM audit_events WHERE action = 'refresh_token.reused'")).toHaveLength(1)
+  })
+
+  it('narrow the scope on request, never widen it, and stay usable after a refused request', async () => {
+    const { b } = await signedIn()
+    const rt = (await tokens(b)).refresh_token
+    const wider = await refresh(rt, { scope: 'openid offline_access profile' })
+    expect((await jsonOf(wider)).error).toBe('invalid_scope')
+    const narrower = await jsonOf(await refresh(rt, { scope: 'openid' }))
+    expect(narrower.scope).toBe('openid')
+  })
+
+  it('expire when idle, and are bound to their client', async () => {
+    const { b } = await signedIn()
+    const rt = (await tokens(b)).refresh_token
+    const other = await tenant.createApplication({
+      name: 'Other',
+      type: 'confidential',
+      redirect_uris: [REDIRECT],
+      grant_types: ['authorization_code', 'refresh_token'],
+    })
+    const stolen = await tenant.post(
+      '/oauth/token',
+      { grant_type: 'refresh_token', refresh_token: rt },
+      { authorization: basic(other.client_id, other.client_secret) },
+    )
+    expect((await jsonOf(stolen)).error).toBe('invalid_grant')
+    await t.db.sql(
+      "UPDATE refresh_tokens SET idle_expires_at = now() - interval '1 second' WHERE consumed_at IS NULL",
+    )
+    expect((await jsonOf(await refresh(rt))).error).toBe('invalid_grant')
+  })
+
+  it('are refused after 60 uses a minute of one family (429)', async () => {
+    const { b } = await signedIn()
+    let rt = (await tokens(b)).refresh_token
+    let last: Response | undefined
+    for (let i = 0; i < 61; i++) {
+      last = await refresh(rt)
+      if (last.status !== 200) break
+      rt = (await jsonOf(last)).refresh_token
+    }
+    expect(last!.status).toBe(429)
+    expect(last!.headers.get('retry-after')).toBeTruthy()
+    // The refused request consumed nothing: the token still works after the window.
+    await t.db.sql(
+      "UPDATE rate_limit_counters SET window_start = now() - interval '2 minutes' WHERE key LIKE 'refresh:%'",
+    )
+    expect((await refresh(rt)).status).toBe(200)
+  })
+})
+
+describe('UserInfo', () => {
+  it('answers the claims of the scopes, with the ID token’s sub', async () => {
+    const { b, email, id } = await signedIn()
+    await tenant.admin('PATCH', `/api/v1/users/${id}`, {
+      name: 'Bob',
+      phone_number: '+15551234567',
+      address: { locality: 'Paris', country: 'FR' },
+    })
+    const profileApp = await tenant.createApplication({
+      name: 'Profile',
+      type: 'confidential',
+      redirect_uris: [REDIRECT],
+      allowed_scopes: ['openid', 'profile', 'email', 'address', 'phone'],
+      first_party: true,
+    })
+    const code = (
+      await b.visit(
+        `/oauth/authorize?client_id=${profileApp.client_id}&redirect_uri=${encodeURIComponent(REDIRECT)}&response_type=code&scope=${encodeURIComponent('openid email address phone')}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256`,
+      )
+    ).external!.searchParams.get('code')!
+    const tokens = await jsonOf(
+      await tenant.post(
+        '/oauth/token',
+        {
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: REDIRECT,
+          code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk',
+        },
+        { authorization: basic(profileApp.client_id, profileApp.client_secret) },
+      ),
+    )
+    const get = await t.app.request('/oauth/userinfo', {
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    })
+    expect(get.headers.get('cache-control')).toBe('no-store')
+    expect(await jsonOf(get)).toEqual({
+      sub: id,
+      email,
+      email_verified: false,
+      address: { locality: 'Paris', country: 'FR' },
+      phone_number: '+15551234567',
+      phone_number_verified: false,
+    })
+    const post = await t.app.request('/oauth/userinfo', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `access_token=${tokens.access_token}`,
+    })
+    expect((await jsonOf(post)).sub).toBe(id)
+  })
+
+  it('refuses a token sent two ways, a missing one, and one without openid', async () => {
+    const both = await t.app.request('/oauth/userinfo', {
+      method: 'POST',
+      headers: { authorization: 'Bearer a', 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'access_token=a',
+    })
+    expect(both.status).toBe(400)
+    const none = await t.app.request('/oauth/userinfo')
+    expect(none.status).toBe(401)
+    expect(none.headers.get('www-authenticate')).toContain('Bearer error="invalid_token"')
+    const service = await tenant.createApplication({ name: 'svc', type: 'service' })
+    const cc = await jsonOf(
+      await tenant.post(
+        '/oauth/token',
+        { grant_type: 'client_credentials' },
+        { authorization: basic(service.client_id, service.client_secret) },
+      ),
+    )
+    const res = await t.app.request('/oauth/userinfo', {
+      headers: { authorization: `Bearer ${cc.access_token}` },
+    })
+    expect(res.status).toBe(403)
+    expect(res.headers.get('www-authenticate')).toContain('error="insufficient_scope"')
+  })
+})
+
+describe('the login page in a flow', () => {
+  it('names the application and pre-fills login_hint', async () => {
+    const b = browser()
+    const page = await b.visit(`${authorize()}&login_hint=${encodeURIComponent('hint@acme.test')}`)
+    expect(page.body).toContain('to continue to <strong>Shop</strong>')
+    expect(page.body).toContain('value="hint@acme.test"')
+    const done = await signIn(b, page, 'nobody@acme.test', 'wrong password!!')
+    expect(done.res.status).toBe(401)
+  })
+})
