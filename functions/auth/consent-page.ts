@@ -23,6 +23,7 @@ export default defineFunction({
       userEmail: live.user.email,
       scopes: interaction.request.scope,
       authorizationDetails: interaction.request.authorizationDetails,
+      redirectUri: interaction.request.redirectUri,
     })
   },
 })

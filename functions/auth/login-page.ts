@@ -19,6 +19,7 @@ export default defineFunction({
       interaction: interaction?.handle,
       clientName: interaction?.client.name,
       email: interaction?.request.loginHint,
+      redirectUri: interaction?.request.redirectUri,
     })
   },
 })

@@ -41,6 +41,7 @@ export default defineFunction({
         error,
         status,
         retryAfter,
+        redirectUri: interaction?.request.redirectUri,
       })
     if (!body.email || !body.password) return again('Enter your email and password.', 400)
 

@@ -10,6 +10,7 @@ import { NO_STORE } from '../../shared/oauth/token-response.ts'
 import {
   AuthorizationPageError,
   AuthorizationRedirectError,
+  type AuthorizationRequest,
   checkClientAndRedirect,
   type Parameters,
   validateAuthorizationRequest,
@@ -34,7 +35,7 @@ export default defineFunction({
     if (body.request_uri !== undefined)
       throw new OAuthError('invalid_request', 'request_uri must not be pushed')
     const params = { ...(body as Parameters), client_id: client.clientId }
-    let request
+    let request: AuthorizationRequest
     try {
       const { redirectUri } = checkClientAndRedirect(params, client)
       request = validateAuthorizationRequest(params, client, redirectUri, {

@@ -69,8 +69,7 @@ export function checkClientAndRedirect(
 ): { client: Client; redirectUri: string } {
   if (!one(params, 'client_id'))
     throw new AuthorizationPageError('The request does not name a client (client_id).')
-  if (!client || !client.isActive)
-    throw new AuthorizationPageError('The application that sent you here is not known.')
+  if (!client?.isActive) throw new AuthorizationPageError('The application that sent you here is not known.')
   const redirectUri = one(params, 'redirect_uri')
   if (!redirectUri) throw new AuthorizationPageError('The request has no redirect_uri.')
   // Exact match, character for character (RFC 9700 §4.1.3): no prefix, no normalization.

@@ -28,6 +28,8 @@ export interface LoginPageInput {
   readonly error?: string | undefined
   readonly status?: 200 | 400 | 401 | 429
   readonly retryAfter?: number | undefined
+  /** The client's redirect URI, where a successful sign-in may end up. */
+  readonly redirectUri?: string | undefined
 }
 
 export function loginPage(c: Context, input: LoginPageInput): Response {
@@ -47,7 +49,7 @@ ${input.interaction ? html`<input type="hidden" name="interaction" value="${inpu
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
 </form>`,
-    { status: input.status ?? 200, headers },
+    { status: input.status ?? 200, headers, formAction: input.redirectUri },
   )
 }
 
@@ -59,6 +61,7 @@ export interface ConsentPageInput {
   readonly userEmail: string
   readonly scopes: readonly string[]
   readonly authorizationDetails?: readonly AuthorizationDetail[] | undefined
+  readonly redirectUri: string
 }
 
 export function consentPage(c: Context, input: ConsentPageInput): Response {
@@ -85,6 +88,7 @@ ${
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny">Deny</button>
 </form>`,
+    { formAction: input.redirectUri },
   )
 }
 
@@ -153,5 +157,6 @@ ${Object.entries(fields)
   .map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}
 <button type="submit">Sign out</button>
 </form>`,
+    { formAction: fields.post_logout_redirect_uri },
   )
 }

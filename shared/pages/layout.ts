@@ -33,8 +33,11 @@ const SCRIPT_HASH = sha256(AUTO_SUBMIT_SCRIPT)
 
 export interface PageOptions {
   readonly status?: 200 | 400 | 401 | 403 | 404 | 409 | 429 | 500 | 503
-  /** Where forms on the page may post, besides this origin (a form_post redirect URI). */
-  readonly formAction?: string
+  /**
+   * Where the page's forms may go besides this origin: a form_post redirect URI, or where a
+   * submission's redirects end (browsers apply form-action to those redirects too).
+   */
+  readonly formAction?: string | undefined
   readonly script?: boolean
   readonly headers?: Record<string, string>
 }
@@ -76,7 +79,9 @@ ${body}
       'content-security-policy': csp,
       'x-frame-options': 'DENY',
       'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
+      // same-origin, not no-referrer: with no-referrer browsers send `Origin: null` on the
+      // pages' own form posts, which the CSRF check must refuse.
+      'referrer-policy': 'same-origin',
       'cache-control': 'no-store',
       ...options.headers,
     },

@@ -11,7 +11,7 @@ const ENTITIES: Record<string, string> = {
   '&lt;': '<',
   '&gt;': '>',
 }
-const unescape = (s: string) => s.replace(/&(amp|quot|#39|lt|gt);/g, (m) => ENTITIES[m]!)
+const decodeEntities = (s: string) => s.replace(/&(amp|quot|#39|lt|gt);/g, (m) => ENTITIES[m]!)
 
 export interface Followed {
   readonly res: Response
@@ -98,12 +98,12 @@ export function hiddenFields(page: string): Record<string, string> {
   const form = page.slice(start, page.indexOf('</form>', start))
   const fields: Record<string, string> = {}
   for (const m of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g))
-    fields[unescape(m[1]!)] = unescape(m[2]!)
+    fields[decodeEntities(m[1]!)] = decodeEntities(m[2]!)
   return fields
 }
 
 export function formAction(page: string): string {
-  return unescape(/<form method="post" action="([^"]+)"/.exec(page)?.[1] ?? '')
+  return decodeEntities(/<form method="post" action="([^"]+)"/.exec(page)?.[1] ?? '')
 }
 
 /**
