@@ -141,13 +141,12 @@ describe('row-level security', () => {
   })
 
   it('resolves hosts and lists organizations only through the directory functions', async () => {
-    const [a, b, other] = await runtime.withoutOrganization((q) =>
-      Promise.all([
-        resolveOrganizationByHost(q, 'a.example.test'),
-        resolveOrganizationByHost(q, 'B.EXAMPLE.TEST'),
-        resolveOrganizationByHost(q, 'unclaimed.test'),
-      ]),
-    )
+    // One transaction is one connection: its queries run one after another.
+    const [a, b, other] = await runtime.withoutOrganization(async (q) => [
+      await resolveOrganizationByHost(q, 'a.example.test'),
+      await resolveOrganizationByHost(q, 'B.EXAMPLE.TEST'),
+      await resolveOrganizationByHost(q, 'unclaimed.test'),
+    ])
     expect([a?.slug, b?.slug, other?.slug]).toEqual(['org-a', 'org-b', 'org-a'])
     const all = await runtime.withoutOrganization((q) => listOrganizations(q))
     expect(all.map((o) => o.slug).sort()).toEqual(['org-a', 'org-b'])
