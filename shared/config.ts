@@ -2,6 +2,7 @@
  * Configuration: environment variables parsed once by one zod schema (DESIGN.md §3).
  * Nothing else in the code base reads process.env.
  */
+import { availableParallelism } from 'node:os'
 import * as z from 'zod'
 import { isPlane, PLANES, type Plane } from './planes.ts'
 
@@ -114,6 +115,7 @@ const EnvSchema = z.object({
   CACHE_TTL_MS: int(100, 3_600_000).default(30_000),
   KEY_ROTATION_DAYS: int(1, 3650).default(30),
   JOBS: bool.default(true),
+  PASSWORD_HASH_CONCURRENCY: int(1, 256).optional(),
 })
 
 type Env = z.output<typeof EnvSchema>
@@ -150,6 +152,8 @@ export interface Config {
   readonly keyRotationPeriodMs: number
   /** Whether this process takes part in scheduled jobs (one process runs each, by lock). */
   readonly jobs: boolean
+  /** Argon2id hashes run at once; unset: the cores this process may use. */
+  readonly passwordHashConcurrency: number
 }
 
 /** Thrown by loadConfig; `problems` holds one line per bad variable, each naming it. */
@@ -221,6 +225,7 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
     cacheTtlMs: env.CACHE_TTL_MS,
     keyRotationPeriodMs: env.KEY_ROTATION_DAYS * 86_400_000,
     jobs: env.JOBS,
+    passwordHashConcurrency: env.PASSWORD_HASH_CONCURRENCY ?? Math.max(1, availableParallelism()),
   })
 }
 

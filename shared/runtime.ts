@@ -5,6 +5,7 @@
 import { AuditLog } from './audit/audit-log.ts'
 import { type Change, InvalidationBus } from './cache/invalidation.ts'
 import type { Config } from './config.ts'
+import { setPasswordHashConcurrency } from './crypto/password.ts'
 import { Database } from './db/database.ts'
 import { Metrics } from './http/metrics.ts'
 import { JOBS } from './jobs/jobs.ts'
@@ -39,6 +40,7 @@ export class Runtime {
 
   constructor(config: Config, options: RuntimeOptions = {}) {
     this.config = config
+    setPasswordHashConcurrency(config.passwordHashConcurrency)
     this.log =
       options.log ?? createLogger({ level: config.logLevel, base: { planes: config.planes.join(',') } })
     const applicationName = `zenoauth-${config.planes.join('+')}`

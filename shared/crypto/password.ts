@@ -2,7 +2,15 @@
  * Passwords: Argon2id, 64 MiB, 3 iterations, parallelism 4, as PHC strings (DESIGN.md §5).
  * Hashing runs on libuv's thread pool, off the event loop. The native addon loads on first
  * use, not at start-up: most processes (token service, PIM) never hash a password.
+ *
+ * At most `PASSWORD_HASH_CONCURRENCY` hashes run at once (default: the cores this process may
+ * use); the rest wait their turn in order. One hash keeps one core busy for its whole
+ * duration, so more at once would not finish sooner: they would only crowd the event loop off
+ * the core (four hashes on one core leave requests a fifth of it) and evict each other's
+ * 64 MiB from the caches.
  */
+import { availableParallelism } from 'node:os'
+
 type Argon2 = typeof import('@node-rs/argon2')
 
 let argon2: Promise<Argon2> | undefined
@@ -21,15 +29,65 @@ export const PASSWORD_HASH_PARAMETERS = Object.freeze({
   parallelism: 4,
 })
 
+/** Admits at most `limit` tasks at once, first come first served. */
+class Gate {
+  private limit: number
+  private running = 0
+  private readonly waiting: (() => void)[] = []
+
+  constructor(limit: number) {
+    this.limit = limit
+  }
+
+  setLimit(limit: number): void {
+    this.limit = limit
+    while (this.running < this.limit && this.waiting.length > 0) {
+      this.running++
+      this.waiting.shift()!()
+    }
+  }
+
+  get queued(): number {
+    return this.waiting.length
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve))
+    else this.running++
+    try {
+      return await task()
+    } finally {
+      // The slot passes straight to the next waiter unless the limit was lowered meanwhile.
+      if (this.running <= this.limit && this.waiting.length > 0) this.waiting.shift()!()
+      else this.running--
+    }
+  }
+}
+
+const gate = new Gate(Math.max(1, availableParallelism()))
+
+/** Sets how many hashes may run at once (PASSWORD_HASH_CONCURRENCY); the runtime calls it. */
+export function setPasswordHashConcurrency(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new RangeError('hash concurrency must be a positive integer')
+  gate.setLimit(limit)
+}
+
+/** Hashes waiting for a free slot now (exported as a metric). */
+export function queuedPasswordHashes(): number {
+  return gate.queued
+}
+
 export async function hashPassword(password: string): Promise<string> {
-  return (await loadArgon2()).hash(password, PASSWORD_HASH_PARAMETERS)
+  const { hash } = await loadArgon2()
+  return gate.run(() => hash(password, PASSWORD_HASH_PARAMETERS))
 }
 
 /** Verifies a password; a malformed stored hash verifies nothing. */
 export async function verifyPassword(stored: string, password: string): Promise<boolean> {
   const { verify } = await loadArgon2()
   try {
-    return await verify(stored, password)
+    return await gate.run(() => verify(stored, password))
   } catch {
     return false
   }

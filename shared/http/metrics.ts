@@ -3,6 +3,7 @@
  * method and status; a latency histogram; the pool's connections; process metrics.
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { queuedPasswordHashes } from '../crypto/password.ts'
 import type { PoolStats } from '../db/database.ts'
 
 export class Metrics {
@@ -38,6 +39,14 @@ export class Metrics {
     pool('zenoauth_db_pool_in_use', 'Pool connections checked out.', (s) => s.total - s.idle)
     pool('zenoauth_db_pool_idle', 'Pool connections open and idle.', (s) => s.idle)
     pool('zenoauth_db_pool_waiting', 'Queries waiting for a pool connection.', (s) => s.waiting)
+    new Gauge({
+      name: 'zenoauth_password_hashes_queued',
+      help: 'Password hashes waiting for a free slot (PASSWORD_HASH_CONCURRENCY).',
+      registers: [this.registry],
+      collect() {
+        this.set(queuedPasswordHashes())
+      },
+    })
   }
 
   /**

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from '../../shared/config.ts'
 import { runArtifact } from '../support/artifact.ts'
@@ -29,6 +30,8 @@ describe('loadConfig', () => {
       accessLog: true,
       trustProxyHops: 0,
       masterKeyIsDevelopmentKey: true,
+      jobs: true,
+      passwordHashConcurrency: availableParallelism(),
     })
     expect(config.database).toMatchObject({
       url: BASE.DATABASE_URL,
@@ -58,7 +61,15 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'warn',
       ACCESS_LOG: 'false',
       MIGRATE_ON_START: '0',
+      CACHE_TTL_MS: '500',
+      KEY_ROTATION_DAYS: '7',
+      JOBS: 'false',
+      PASSWORD_HASH_CONCURRENCY: '2',
     })
+    expect(config.cacheTtlMs).toBe(500)
+    expect(config.keyRotationPeriodMs).toBe(7 * 86_400_000)
+    expect(config.jobs).toBe(false)
+    expect(config.passwordHashConcurrency).toBe(2)
     expect(config.publicUrl).toBe('https://id.example.com')
     expect(config.port).toBe(9000)
     expect(config.planes).toEqual(['pim', 'break-glass'])
