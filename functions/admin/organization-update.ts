@@ -6,6 +6,8 @@ import { insertAuditEvent } from '../../shared/db/audit.ts'
 import { mergeOrganizationSettings } from '../../shared/db/organizations.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
 
+const limit = (min: number, max: number) => z.number().int().min(min).max(max).nullable().optional()
+
 const Settings = z
   .strictObject({
     registration_policy: z.enum(['open', 'initial_access_token']).nullable().optional(),
@@ -24,6 +26,10 @@ const Settings = z
       .max(90 * 86_400)
       .nullable()
       .optional(),
+    login_per_ip_per_minute: limit(1, 100_000),
+    login_per_account_per_minute: limit(1, 10_000),
+    lockout_threshold: limit(1, 1000),
+    refresh_per_family_per_minute: limit(1, 1_000_000),
   })
   .refine((v) => Object.keys(v).length > 0, { message: 'must change at least one setting' })
 

@@ -25,6 +25,10 @@ export type Policy = { -readonly [K in keyof typeof DEFAULTS]: number }
 const SETTING_NAMES: Record<string, keyof Policy> = {
   session_idle_seconds: 'sessionIdleSeconds',
   session_max_seconds: 'sessionMaxSeconds',
+  login_per_ip_per_minute: 'loginPerIpPerMinute',
+  login_per_account_per_minute: 'loginPerAccountPerMinute',
+  lockout_threshold: 'lockoutThreshold',
+  refresh_per_family_per_minute: 'refreshPerFamilyPerMinute',
 }
 
 export function policyOf(org: Organization): Policy {

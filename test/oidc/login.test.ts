@@ -174,6 +174,31 @@ describe('POST /auth/login', () => {
     expect(audit[0]!.n).toBeGreaterThan(0)
   })
 
+  it('follows the organization’s own limits, and refuses limits out of range', async () => {
+    const settings = (value: unknown) =>
+      tenant.admin('PATCH', '/api/v1/organization', {
+        settings: { login_per_ip_per_minute: value, lockout_threshold: value },
+      })
+    const refused = await settings(0)
+    expect(refused.status).toBe(400)
+    expect(refused.headers.get('content-type')).toContain('application/problem+json')
+    expect((await settings(2)).status).toBe(200)
+    try {
+      const ip = '10.9.9.10'
+      const statuses: number[] = []
+      for (let i = 0; i < 3; i++)
+        statuses.push((await attempt(browser(ip), `limited${i}@acme.test`, 'wrong password!!')).status)
+      expect(statuses).toEqual([401, 401, 429])
+      // lockout_threshold 2: the second failure for one account locks it.
+      const email = 'threshold@acme.test'
+      expect((await attempt(browser(), email, 'wrong password!!')).status).toBe(401)
+      expect((await attempt(browser(), email, 'wrong password!!')).status).toBe(401)
+      expect((await attempt(browser(), email, 'wrong password!!')).status).toBe(429)
+    } finally {
+      expect((await settings(null)).status).toBe(200)
+    }
+  })
+
   it('locks out after repeated failures, progressively, even with the right password, and audits it', async () => {
     const { email } = await newUser()
     for (let i = 0; i < 5; i++) expect((await attempt(browser(), email, 'wrong password!!')).status).toBe(401)

@@ -296,6 +296,25 @@ describe('refresh tokens', () => {
     )
     expect((await refresh(rt)).status).toBe(200)
   })
+
+  it('follow the organization’s refresh_per_family_per_minute setting', async () => {
+    const settings = (value: number | null) =>
+      tenant.admin('PATCH', '/api/v1/organization', { settings: { refresh_per_family_per_minute: value } })
+    expect((await settings(2)).status).toBe(200)
+    try {
+      const { b } = await signedIn()
+      let rt = (await tokens(b)).refresh_token
+      const statuses: number[] = []
+      for (let i = 0; i < 3; i++) {
+        const res = await refresh(rt)
+        statuses.push(res.status)
+        if (res.status === 200) rt = (await jsonOf(res)).refresh_token
+      }
+      expect(statuses).toEqual([200, 200, 429])
+    } finally {
+      expect((await settings(null)).status).toBe(200)
+    }
+  })
 })
 
 describe('UserInfo', () => {
