@@ -4,6 +4,7 @@
  * `app.org_id` with SET LOCAL semantics, so nothing leaks across PgBouncer's transaction
  * pooling and even a superuser connection string cannot read across tenants.
  */
+import { createHash } from 'node:crypto'
 import pg from 'pg'
 import { type Change, takeAnnouncedChanges } from '../cache/invalidation.ts'
 import { serviceUnavailable } from '../http/errors.ts'
@@ -118,6 +119,17 @@ export class Database {
     organizationId: string | undefined,
     fn: (q: Queryable) => Promise<T>,
   ): Promise<T> {
+    try {
+      return await this.attempt(organizationId, fn)
+    } catch (err) {
+      // A migration changed a table under a statement this connection had prepared: the
+      // connection was dropped with its statements, and a fresh one prepares them anew.
+      if (!isStalePlan(err)) throw err
+      return this.attempt(organizationId, fn)
+    }
+  }
+
+  private async attempt<T>(organizationId: string | undefined, fn: (q: Queryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect().catch((err: unknown) => {
       throw unavailable(err)
     })
@@ -128,23 +140,56 @@ export class Database {
       `set_config('app.org_id', '${organizationId ?? ''}', true), ` +
       `set_config('statement_timeout', '${this.statementTimeoutMs}', true)`
     let broken = false
+    const q: Queryable = {
+      query: (text, values) => {
+        const name = statementName(text)
+        return name === undefined ? client.query(text, values) : client.query({ name, text, values })
+      },
+    }
     try {
       await client.query(begin)
-      const result = await fn(client)
+      const result = await fn(q)
       await client.query('COMMIT')
-      const changes = takeAnnouncedChanges(client)
+      const changes = takeAnnouncedChanges(q)
       if (changes.length) this.onCommit?.(changes)
       return result
     } catch (err) {
-      takeAnnouncedChanges(client)
+      takeAnnouncedChanges(q)
       await client.query('ROLLBACK').catch(() => {
         broken = true
       })
+      if (isStalePlan(err)) broken = true
       throw isUnavailable(err) ? unavailable(err) : err
     } finally {
       client.release(broken)
     }
   }
+}
+
+/**
+ * Statements run as named (server-side prepared) statements: PostgreSQL parses and plans a
+ * text once per connection instead of on every execution, which on the hot paths costs more
+ * than executing them (row-level security makes planning dearer). The SQL texts are constants
+ * of the aggregate modules, a bounded set; past MAX_NAMED, new texts run unnamed. Behind
+ * PgBouncer in transaction mode this needs PgBouncer 1.21+ with `max_prepared_statements`
+ * set, which tracks and re-prepares them per server connection (the Poolers do).
+ */
+const MAX_NAMED = 1000
+const statementNames = new Map<string, string>()
+
+function statementName(text: string): string | undefined {
+  let name = statementNames.get(text)
+  if (name === undefined && statementNames.size < MAX_NAMED) {
+    name = `z${createHash('sha256').update(text).digest('base64url').slice(0, 24)}`
+    statementNames.set(text, name)
+  }
+  return name
+}
+
+/** "cached plan must not change result type": a table changed under a prepared statement. */
+function isStalePlan(err: unknown): boolean {
+  const e = err as { code?: unknown; routine?: unknown }
+  return e?.code === '0A000' && e.routine === 'RevalidateCachedQuery'
 }
 
 function isUnavailable(err: unknown): boolean {
