@@ -21,10 +21,11 @@ export default defineFunction({
   bodyType: 'json',
   handler: async (c, ctx) => {
     const { org } = ctx
+    const perHour = policyOf(org).registrationsPerIpPerHour
     const limit = await ctx.db.transaction((q) =>
-      hitRateLimit(q, org.id, `register:ip:${ctx.request.ip ?? 'unknown'}`, 3600),
+      hitRateLimit(q, org.id, `register:ip:${ctx.request.ip ?? 'unknown'}`, 3600, perHour),
     )
-    if (limit.count > policyOf(org).registrationsPerIpPerHour) throw rateLimited(limit.retryAfter)
+    if (limit.count > perHour) throw rateLimited(limit.retryAfter)
     if (registrationPolicy(org) === 'initial_access_token') {
       // RFC 7591 §3: an initial access token, as a Bearer token (RFC 6750).
       const token = ctx.header('authorization')?.match(/^Bearer\s+(\S+)\s*$/i)?.[1]

@@ -1,26 +1,51 @@
-/** SQL for rate limits (fixed windows) and failed-login lockout, in PostgreSQL (DESIGN.md §7). */
+/** SQL for rate limits (sliding windows) and failed-login lockout, in PostgreSQL (DESIGN.md §7). */
 import type { Queryable } from './database.ts'
 
 /**
- * Counts one hit of `key` in the current window of `windowSeconds`; returns the count so far
- * in this window and the seconds until it ends.
+ * Counts one hit of `key` and returns the hits in the last `windowSeconds` (a sliding window:
+ * the previous fixed window's count weighted by its share of the last `windowSeconds`, plus
+ * the current window's) and, for a caller over `limit`, the seconds until a hit is allowed.
  */
 export async function hitRateLimit(
   q: Queryable,
   organizationId: string,
   key: string,
   windowSeconds: number,
+  limit = Number.POSITIVE_INFINITY,
 ): Promise<{ count: number; retryAfter: number }> {
-  const { rows } = await q.query<{ count: number; retry_after: number }>(
-    `INSERT INTO rate_limit_counters AS c (organization_id, key, window_start, count)
-     VALUES ($1, $2, to_timestamp(floor(extract(epoch FROM now()) / $3) * $3), 1)
+  // In SET, c.* are the values before this hit.
+  const { rows } = await q.query<{ count: number; previous: number; elapsed: number }>(
+    `INSERT INTO rate_limit_counters AS c (organization_id, key, window_start, count, previous_count)
+     VALUES ($1, $2, to_timestamp(floor(extract(epoch FROM now()) / $3) * $3), 1, 0)
      ON CONFLICT (organization_id, key) DO UPDATE
-       SET count = CASE WHEN c.window_start = EXCLUDED.window_start THEN c.count + 1 ELSE 1 END,
+       SET previous_count = CASE
+             WHEN c.window_start = EXCLUDED.window_start THEN c.previous_count
+             WHEN c.window_start = EXCLUDED.window_start - make_interval(secs => $3) THEN c.count
+             ELSE 0 END,
+           count = CASE WHEN c.window_start = EXCLUDED.window_start THEN c.count + 1 ELSE 1 END,
            window_start = EXCLUDED.window_start
-     RETURNING count, ceil(extract(epoch FROM window_start + make_interval(secs => $3) - now()))::int AS retry_after`,
+     RETURNING count, previous_count AS previous, extract(epoch FROM now() - window_start)::float8 AS elapsed`,
     [organizationId, key, windowSeconds],
   )
-  return { count: rows[0]!.count, retryAfter: Math.max(1, rows[0]!.retry_after) }
+  const { count, previous, elapsed } = rows[0]!
+  const weight = Math.max(0, 1 - elapsed / windowSeconds)
+  const total = count + previous * weight
+  return { count: total, retryAfter: retryAfter(count, previous, elapsed, windowSeconds, limit) }
+}
+
+/**
+ * Seconds until one more hit fits under `limit`: later in this window, once the previous
+ * window's weight has fallen far enough, or in the next one, where this window's count is the
+ * previous count still weighing at its start. At least 1.
+ */
+function retryAfter(count: number, previous: number, elapsed: number, window: number, limit: number): number {
+  if (!Number.isFinite(limit)) return Math.max(1, Math.ceil(window - elapsed))
+  if (count + 1 <= limit && previous > 0) {
+    const t = window * (1 - (limit - count - 1) / previous) - elapsed
+    if (elapsed + t <= window) return Math.max(1, Math.ceil(t))
+  }
+  const intoNext = count > 0 ? Math.max(0, window * (1 - (limit - 1) / count)) : 0
+  return Math.max(1, Math.ceil(window - elapsed + intoNext))
 }
 
 export async function findLoginLock(

@@ -42,9 +42,23 @@ export async function checkCredentials(ctx: Ctx, email: string, password: string
   }
 
   const gate = await ctx.db.transaction(async (q) => {
-    const byIp = await hitRateLimit(q, ctx.org.id, `login:ip:${ctx.request.ip ?? 'unknown'}`, 60)
-    const byAccount = await hitRateLimit(q, ctx.org.id, `login:account:${emailDigest.toString('hex')}`, 60)
-    if (byIp.count > policy.loginPerIpPerMinute || byAccount.count > policy.loginPerAccountPerMinute) {
+    const byIp = await hitRateLimit(
+      q,
+      ctx.org.id,
+      `login:ip:${ctx.request.ip ?? 'unknown'}`,
+      60,
+      policy.loginPerIpPerMinute,
+    )
+    const byAccount = await hitRateLimit(
+      q,
+      ctx.org.id,
+      `login:account:${emailDigest.toString('hex')}`,
+      60,
+      policy.loginPerAccountPerMinute,
+    )
+    const ipLimited = byIp.count > policy.loginPerIpPerMinute
+    const accountLimited = byAccount.count > policy.loginPerAccountPerMinute
+    if (ipLimited || accountLimited) {
       await insertAuditEvent(q, ctx.org.id, {
         ...audit,
         actorType: 'anonymous',
@@ -52,7 +66,10 @@ export async function checkCredentials(ctx: Ctx, email: string, password: string
         result: 'failure',
         details: { email: normalized.slice(0, 320) },
       })
-      return { reason: 'limited' as const, retryAfter: Math.max(byIp.retryAfter, byAccount.retryAfter) }
+      return {
+        reason: 'limited' as const,
+        retryAfter: Math.max(ipLimited ? byIp.retryAfter : 0, accountLimited ? byAccount.retryAfter : 0),
+      }
     }
     const lock = await findLoginLock(q, emailDigest)
     if (lock?.lockedUntil && lock.lockedUntil.getTime() > Date.now()) {
