@@ -5,9 +5,9 @@
  */
 import { randomUUID } from 'node:crypto'
 import { type Context, Hono } from 'hono'
-import { cors } from 'hono/cors'
 import type { Logger } from '../log.ts'
 import type { Runtime } from '../runtime.ts'
+import { publicCors } from './cors.ts'
 import type { HandlerContext, HttpMethod, RequestMeta, RouteEntry } from './define-function.ts'
 import { methodNotAllowed, notFound } from './errors.ts'
 import { requestHeader } from './headers.ts'
@@ -47,10 +47,8 @@ const CORS_PATHS = [
 export function createApp(runtime: Runtime, routes: readonly RouteEntry[]): App {
   const app = new Hono<AppEnv>()
   app.use(requestContext(runtime))
-  // Browser apps (public clients) call these directly. No credentials ride along: tokens go in
-  // headers and bodies, never cookies, so any origin may.
-  for (const path of CORS_PATHS)
-    app.use(path, cors({ origin: '*', allowHeaders: ['authorization', 'content-type', 'dpop'], maxAge: 600 }))
+  // Browser apps (public clients) call these directly; they are all the auth plane's.
+  if (runtime.config.planes.includes('auth')) for (const path of CORS_PATHS) app.use(path, publicCors())
   mountHealth(app, runtime)
 
   const mounted = routes.filter((r) => runtime.config.planes.includes(r.plane))
