@@ -187,7 +187,7 @@ export async function insertAuthorizationCode(
 }
 
 export type ConsumedCode =
-  | { readonly state: 'fresh'; readonly code: AuthorizationCode }
+  | { readonly state: 'fresh'; readonly code: AuthorizationCode; readonly userActive: boolean }
   | {
       readonly state: 'replayed'
       readonly accessTokenJti: string | null
@@ -197,16 +197,18 @@ export type ConsumedCode =
   | { readonly state: 'unknown' }
 
 /**
- * Consumes a code with one atomic UPDATE (DESIGN.md §4). A code used before is reported
- * with what its first use issued, so the caller can revoke that.
+ * Consumes a code with one atomic UPDATE (DESIGN.md §4), saying too whether its user is still
+ * active. A code used before is reported with what its first use issued, so the caller can
+ * revoke that.
  */
 export async function consumeAuthorizationCode(q: Queryable, codeDigest: Buffer): Promise<ConsumedCode> {
-  const { rows } = await q.query<CodeRecord>(
-    `UPDATE authorization_codes SET consumed_at = now()
-      WHERE code_digest = $1 AND consumed_at IS NULL AND expires_at > now() RETURNING *`,
+  const { rows } = await q.query<CodeRecord & { user_active: boolean | null }>(
+    `UPDATE authorization_codes c SET consumed_at = now()
+      WHERE code_digest = $1 AND consumed_at IS NULL AND expires_at > now()
+      RETURNING c.*, (SELECT is_active FROM users WHERE id = c.user_id) AS user_active`,
     [codeDigest],
   )
-  if (rows[0]) return { state: 'fresh', code: toCode(rows[0]) }
+  if (rows[0]) return { state: 'fresh', code: toCode(rows[0]), userActive: rows[0].user_active === true }
   const used = await q.query<CodeRecord>(
     'SELECT * FROM authorization_codes WHERE code_digest = $1 AND consumed_at IS NOT NULL',
     [codeDigest],

@@ -84,20 +84,21 @@ export async function insertRefreshToken(
 }
 
 export type RefreshLookup =
-  | { readonly state: 'valid'; readonly family: RefreshFamily }
+  | { readonly state: 'valid'; readonly family: RefreshFamily; readonly userActive: boolean }
   | { readonly state: 'reused'; readonly family: RefreshFamily }
   | { readonly state: 'invalid' }
 
 /**
  * Consumes a refresh token atomically. A token rotated away before (consumed) is a reuse:
- * its family is reported so the caller revokes all of it.
+ * its family is reported so the caller revokes all of it. Says too whether the family's user
+ * is still active, saving the caller a round trip.
  */
 export async function consumeRefreshToken(
   q: Queryable,
   tokenDigest: Buffer,
   clientId: string,
 ): Promise<RefreshLookup> {
-  const { rows } = await q.query<FamilyRecord & { consumed: boolean; live: boolean }>(
+  const { rows } = await q.query<FamilyRecord & { consumed: boolean; live: boolean; user_active: boolean }>(
     `WITH t AS (
        SELECT r.token_digest, r.consumed_at IS NOT NULL AS consumed,
               r.idle_expires_at > now() AND f.expires_at > now() AND f.revoked_at IS NULL AS live, f.id AS family_id
@@ -109,7 +110,8 @@ export async function consumeRefreshToken(
           AND (SELECT client_id FROM refresh_token_families WHERE id = t.family_id) = $2
        RETURNING r.token_digest
      )
-     SELECT f.*, t.consumed, t.live FROM t JOIN refresh_token_families f ON f.id = t.family_id`,
+     SELECT f.*, t.consumed, t.live, coalesce(u.is_active, false) AS user_active
+       FROM t JOIN refresh_token_families f ON f.id = t.family_id LEFT JOIN users u ON u.id = f.user_id`,
     [tokenDigest, clientId],
   )
   const r = rows[0]
@@ -118,7 +120,7 @@ export async function consumeRefreshToken(
   if (r.client_id !== clientId) return { state: 'invalid' }
   if (r.consumed) return { state: 'reused', family: toFamily(r) }
   if (!r.live) return { state: 'invalid' }
-  return { state: 'valid', family: toFamily(r) }
+  return { state: 'valid', family: toFamily(r), userActive: r.user_active }
 }
 
 /** The family of a refresh token, whatever its state (for revocation and introspection). */

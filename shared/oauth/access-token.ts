@@ -29,6 +29,15 @@ export interface IssueInput {
   readonly ttlSeconds: number
   /** More claims (auth_time, sid, authorization_details, ...). */
   readonly claims?: Readonly<Record<string, unknown>>
+  /** Chosen ahead (newAccessTokenId), when the token must be recorded before it is signed. */
+  readonly jti?: string
+  /** Seconds since the epoch; now unless given. */
+  readonly issuedAt?: number
+}
+
+/** A fresh access token identifier (jti): 128 random bits. */
+export function newAccessTokenId(): string {
+  return randomBytes(16).toString('base64url')
 }
 
 /** The algorithm an organization signs access tokens with (settings; EdDSA by default). */
@@ -43,7 +52,7 @@ export async function issueAccessToken(
   input: IssueInput,
 ): Promise<{ token: string; claims: AccessTokenClaims }> {
   const signer = await runtime.keys.signer(org.id, accessTokenAlg(org))
-  const now = Math.floor(Date.now() / 1000)
+  const now = input.issuedAt ?? Math.floor(Date.now() / 1000)
   const claims: AccessTokenClaims = {
     ...input.claims,
     iss: org.issuer,
@@ -51,7 +60,7 @@ export async function issueAccessToken(
     aud: typeof input.audience === 'string' ? input.audience : [...input.audience],
     client_id: input.clientId,
     ...(input.scope.length ? { scope: input.scope.join(' ') } : {}),
-    jti: randomBytes(16).toString('base64url'),
+    jti: input.jti ?? newAccessTokenId(),
     iat: now,
     exp: now + input.ttlSeconds,
   }

@@ -13,13 +13,14 @@ import {
   insertPendingRequest,
   type PendingRequest,
 } from '../db/authorization.ts'
+import type { Queryable } from '../db/database.ts'
 import type { HandlerContext } from '../http/define-function.ts'
 import type { Client } from '../oauth/clients.ts'
 import { AuthorizationRedirectError, type AuthorizationRequest } from './authorization-request.ts'
 import { authorizationResponse } from './authorization-response.ts'
 import { verifyIdTokenHint } from './id-token.ts'
 import { policyOf } from './policy.ts'
-import { currentSession } from './sessions.ts'
+import { sessionOf } from './sessions.ts'
 
 type Ctx = HandlerContext<unknown, unknown, unknown>
 
@@ -34,17 +35,19 @@ export function errorResponse(c: Context, issuer: string, err: AuthorizationRedi
 }
 
 /** Keeps a request for the pages that need the person; returns its URL-safe handle. */
-export async function startInteraction(ctx: Ctx, request: AuthorizationRequest): Promise<string> {
+export async function startInteraction(
+  q: Queryable,
+  ctx: Ctx,
+  request: AuthorizationRequest,
+): Promise<string> {
   const handle = randomToken()
-  await ctx.db.transaction((q) =>
-    insertPendingRequest(q, ctx.org.id, {
-      handleDigest: digestOf(handle),
-      kind: 'interaction',
-      clientId: request.clientId,
-      parameters: request as unknown as Record<string, unknown>,
-      ttlSeconds: policyOf(ctx.org).interactionSeconds,
-    }),
-  )
+  await insertPendingRequest(q, ctx.org.id, {
+    handleDigest: digestOf(handle),
+    kind: 'interaction',
+    clientId: request.clientId,
+    parameters: request as unknown as Record<string, unknown>,
+    ttlSeconds: policyOf(ctx.org).interactionSeconds,
+  })
   return handle
 }
 
@@ -90,54 +93,57 @@ async function proceed(
   ): never => {
     throw new AuthorizationRedirectError(code, description, target)
   }
-  const live = await currentSession(c, ctx)
-  const authenticatedHere =
-    live !== undefined &&
-    interaction?.pending.sessionId === live.session.id &&
-    interaction.pending.authenticatedAt !== null
-
+  // Before the transaction: checking the hint may read keys through the pool, and a
+  // transaction must never wait for a second connection.
   let hintSubject: string | undefined
   if (request.idTokenHint) {
     const hint = await verifyIdTokenHint(ctx.runtime, ctx.org, request.idTokenHint)
     if (!hint) fail('invalid_request', 'id_token_hint is not an ID token issued here')
     hintSubject = hint!.sub
   }
-
-  const tooOld =
-    live !== undefined &&
-    request.maxAge !== undefined &&
-    Date.now() - live.session.authTime.getTime() > request.maxAge * 1000
-  const needsLogin =
-    !live ||
-    (!authenticatedHere &&
-      (request.prompt.includes('login') ||
-        tooOld ||
-        (hintSubject !== undefined && hintSubject !== live.user.id)))
-  if (needsLogin) {
-    if (request.prompt.includes('none')) fail('login_required', 'the user must sign in')
-    const handle = interaction?.handle ?? (await startInteraction(ctx, request))
-    return c.redirect(`${ctx.org.issuer}/auth/login?interaction=${handle}`, 303)
-  }
-  const user = live.user
-
-  if (!client.firstParty) {
-    const consented = interaction?.pending.consentedAt != null
-    const remembered = await ctx.db.transaction((q) => findConsent(q, user.id, client.clientId))
-    const covered = remembered !== undefined && request.scope.every((s) => remembered.includes(s))
-    const needsConsent =
-      !consented &&
-      (request.prompt.includes('consent') || !covered || (request.authorizationDetails?.length ?? 0) > 0)
-    if (needsConsent) {
-      if (request.prompt.includes('none')) fail('consent_required', 'the user must consent')
-      const handle = interaction?.handle ?? (await startInteraction(ctx, request))
-      return c.redirect(`${ctx.org.issuer}/auth/consent?interaction=${handle}`, 303)
-    }
-  }
-
   const code = randomToken()
   const policy = policyOf(ctx.org)
-  const finished = await ctx.db.transaction(async (q) => {
-    if (interaction && !(await consumeInteraction(q, interaction.pending.id))) return false
+
+  // One transaction from the session to the code: one BEGIN/COMMIT per authorization.
+  return ctx.db.transaction(async (q) => {
+    const live = await sessionOf(q, c, ctx)
+    const authenticatedHere =
+      live !== undefined &&
+      interaction?.pending.sessionId === live.session.id &&
+      interaction.pending.authenticatedAt !== null
+    const tooOld =
+      live !== undefined &&
+      request.maxAge !== undefined &&
+      Date.now() - live.session.authTime.getTime() > request.maxAge * 1000
+    const needsLogin =
+      !live ||
+      (!authenticatedHere &&
+        (request.prompt.includes('login') ||
+          tooOld ||
+          (hintSubject !== undefined && hintSubject !== live.user.id)))
+    if (needsLogin) {
+      if (request.prompt.includes('none')) fail('login_required', 'the user must sign in')
+      const handle = interaction?.handle ?? (await startInteraction(q, ctx, request))
+      return c.redirect(`${ctx.org.issuer}/auth/login?interaction=${handle}`, 303)
+    }
+    const user = live.user
+
+    if (!client.firstParty) {
+      const consented = interaction?.pending.consentedAt != null
+      const remembered = await findConsent(q, user.id, client.clientId)
+      const covered = remembered !== undefined && request.scope.every((s) => remembered.includes(s))
+      const needsConsent =
+        !consented &&
+        (request.prompt.includes('consent') || !covered || (request.authorizationDetails?.length ?? 0) > 0)
+      if (needsConsent) {
+        if (request.prompt.includes('none')) fail('consent_required', 'the user must consent')
+        const handle = interaction?.handle ?? (await startInteraction(q, ctx, request))
+        return c.redirect(`${ctx.org.issuer}/auth/consent?interaction=${handle}`, 303)
+      }
+    }
+
+    if (interaction && !(await consumeInteraction(q, interaction.pending.id)))
+      fail('invalid_request', 'this authorization request was already completed')
     await insertAuthorizationCode(
       q,
       ctx.org.id,
@@ -158,8 +164,6 @@ async function proceed(
       },
       policy.authorizationCodeSeconds,
     )
-    return true
+    return authorizationResponse(c, target, { code, state: request.state, iss: ctx.org.issuer })
   })
-  if (!finished) fail('invalid_request', 'this authorization request was already completed')
-  return authorizationResponse(c, target, { code, state: request.state, iss: ctx.org.issuer })
 }

@@ -27,13 +27,17 @@ export interface LiveSession {
 export async function currentSession(c: Context, ctx: Ctx): Promise<LiveSession | undefined> {
   const token = readCookie(c, ctx.org, SESSION_COOKIE)
   if (!token || token.length > 100) return undefined
-  const policy = policyOf(ctx.org)
-  return ctx.db.transaction(async (q) => {
-    const session = await findLiveSession(q, digestOf(token), policy.sessionIdleSeconds)
-    if (!session) return undefined
-    const user = await findUserById(q, session.userId)
-    return user?.isActive ? { session, user } : undefined
-  })
+  return ctx.db.transaction((q) => sessionOf(q, c, ctx))
+}
+
+/** currentSession in the caller's transaction. */
+export async function sessionOf(q: Queryable, c: Context, ctx: Ctx): Promise<LiveSession | undefined> {
+  const token = readCookie(c, ctx.org, SESSION_COOKIE)
+  if (!token || token.length > 100) return undefined
+  const session = await findLiveSession(q, digestOf(token), policyOf(ctx.org).sessionIdleSeconds)
+  if (!session) return undefined
+  const user = await findUserById(q, session.userId)
+  return user?.isActive ? { session, user } : undefined
 }
 
 /** Starts a session for a user who just authenticated, in the caller's transaction. */

@@ -297,6 +297,16 @@ describe('refresh tokens', () => {
     expect((await refresh(rt)).status).toBe(200)
   })
 
+  it('stop working when their user is disabled, and stay dead once re-enabled', async () => {
+    const { b, id } = await signedIn()
+    const rt = (await tokens(b)).refresh_token
+    await tenant.admin('PATCH', `/api/v1/users/${id}`, { is_active: false })
+    const refused = await jsonOf(await refresh(rt))
+    expect(refused.error).toBe('invalid_grant')
+    await tenant.admin('PATCH', `/api/v1/users/${id}`, { is_active: true })
+    expect((await jsonOf(await refresh(rt))).error).toBe('invalid_grant')
+  })
+
   it('follow the organization’s refresh_per_family_per_minute setting', async () => {
     const settings = (value: number | null) =>
       tenant.admin('PATCH', '/api/v1/organization', { settings: { refresh_per_family_per_minute: value } })

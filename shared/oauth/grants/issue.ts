@@ -63,8 +63,10 @@ export async function issueUserTokens(
   client: Client,
   grant: Grant,
   grantType: string,
+  preset: { readonly jti?: string; readonly issuedAt?: number } = {},
 ): Promise<{ response: TokenResponse; jti: string; expiresAt: Date }> {
   const { token, claims } = await issueAccessToken(ctx.runtime, ctx.org, {
+    ...preset,
     clientId: client.clientId,
     subject: grant.userId,
     scope: grant.scope,

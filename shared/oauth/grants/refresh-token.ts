@@ -5,13 +5,7 @@
 import { digestOf, randomToken } from '../../crypto/random.ts'
 import { insertAuditEvent } from '../../db/audit.ts'
 import { hitRateLimit } from '../../db/rate-limits.ts'
-import {
-  consumeRefreshToken,
-  findRefreshFamily,
-  insertRefreshToken,
-  revokeRefreshFamily,
-} from '../../db/refresh-tokens.ts'
-import { findUserById } from '../../db/users.ts'
+import { consumeRefreshToken, insertRefreshToken, revokeRefreshFamily } from '../../db/refresh-tokens.ts'
 import type { HandlerContext } from '../../http/define-function.ts'
 import { OAuthError, rateLimited } from '../../http/errors.ts'
 import { policyOf } from '../../oidc/policy.ts'
@@ -36,16 +30,10 @@ export async function refreshTokenGrant(
   if (!params.refresh_token) throw new OAuthError('invalid_request', '`refresh_token` is required')
   const requestedScope = parseScope(params.scope)
   const digest = digestOf(params.refresh_token)
-  // Counted in a transaction of its own: a refusal must not roll the count back.
-  const known = await ctx.db.transaction((q) => findRefreshFamily(q, digest))
-  if (known?.active) {
-    const limit = await ctx.db.transaction((q) =>
-      hitRateLimit(q, ctx.org.id, `refresh:${known.family.id}`, 60),
-    )
-    if (limit.count > policyOf(ctx.org).refreshPerFamilyPerMinute) throw rateLimited(limit.retryAfter)
-  }
-
+  const perMinute = policyOf(ctx.org).refreshPerFamilyPerMinute
   const next = randomToken()
+  // One transaction, so a refresh costs one BEGIN/COMMIT. Whatever is thrown in it rolls
+  // back the consume too: the token stays usable.
   const outcome = await ctx.db.transaction(async (q) => {
     const lookup = await consumeRefreshToken(q, digest, client.clientId)
     if (lookup.state === 'invalid') return { error: 'the refresh token is invalid, expired or revoked' }
@@ -66,7 +54,10 @@ export async function refreshTokenGrant(
       })
       return { error: 'the refresh token was already used; its grant is revoked' }
     }
-    // Thrown, not returned: the transaction rolls back and the token stays usable.
+    // A refusal rolls the count back with the consume; the count committed so far already
+    // stands at the limit, so every further use in this window is refused as well.
+    const limit = await hitRateLimit(q, ctx.org.id, `refresh:${family.id}`, 60, perMinute)
+    if (limit.count > perMinute) throw rateLimited(limit.retryAfter)
     const refused = requestedScope.find((s) => !family.scope.includes(s))
     if (refused !== undefined)
       throw new OAuthError('invalid_scope', `scope "${refused}" was not granted originally`)
@@ -77,8 +68,7 @@ export async function refreshTokenGrant(
     ) {
       throw new OAuthError('invalid_target', 'resource was not part of the original grant')
     }
-    const user = await findUserById(q, family.userId)
-    if (!user?.isActive) {
+    if (!lookup.userActive) {
       await revokeRefreshFamily(q, family.id, 'user inactive')
       return { error: 'the user is no longer active' }
     }
