@@ -27,6 +27,15 @@ export interface DatabaseOptions {
   onError?: (err: Error) => void
 }
 
+export interface TransactionOptions {
+  /**
+   * false: COMMIT returns without waiting for the WAL to reach disk (synchronous_commit off
+   * for this transaction only). For counters whose last milliseconds may be lost in a
+   * database crash, such as rate limits; never for data a response promises exists.
+   */
+  readonly durable?: boolean
+}
+
 export interface PoolStats {
   total: number
   idle: number
@@ -68,9 +77,13 @@ export class Database {
    * @throws HttpError 503 when the database is unreachable, out of connections or timed out;
    *   otherwise rethrows what `fn` or PostgreSQL threw, after rolling back.
    */
-  inOrganization<T>(organizationId: string, fn: (q: Queryable) => Promise<T>): Promise<T> {
+  inOrganization<T>(
+    organizationId: string,
+    fn: (q: Queryable) => Promise<T>,
+    options: TransactionOptions = {},
+  ): Promise<T> {
     if (!UUID.test(organizationId)) throw new TypeError('organizationId must be a UUID')
-    return this.transaction(organizationId, fn)
+    return this.transaction(organizationId, fn, options)
   }
 
   /**
@@ -78,7 +91,7 @@ export class Database {
    * SECURITY DEFINER directory functions (host resolution, the list of organizations).
    */
   withoutOrganization<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
-    return this.transaction(undefined, fn)
+    return this.transaction(undefined, fn, {})
   }
 
   /**
@@ -118,18 +131,23 @@ export class Database {
   private async transaction<T>(
     organizationId: string | undefined,
     fn: (q: Queryable) => Promise<T>,
+    options: TransactionOptions,
   ): Promise<T> {
     try {
-      return await this.attempt(organizationId, fn)
+      return await this.attempt(organizationId, fn, options)
     } catch (err) {
       // A migration changed a table under a statement this connection had prepared: the
       // connection was dropped with its statements, and a fresh one prepares them anew.
       if (!isStalePlan(err)) throw err
-      return this.attempt(organizationId, fn)
+      return this.attempt(organizationId, fn, options)
     }
   }
 
-  private async attempt<T>(organizationId: string | undefined, fn: (q: Queryable) => Promise<T>): Promise<T> {
+  private async attempt<T>(
+    organizationId: string | undefined,
+    fn: (q: Queryable) => Promise<T>,
+    options: TransactionOptions,
+  ): Promise<T> {
     const client = await this.pool.connect().catch((err: unknown) => {
       throw unavailable(err)
     })
@@ -138,7 +156,8 @@ export class Database {
     const begin =
       `BEGIN; SELECT set_config('role', '${this.runtimeRole}', true), ` +
       `set_config('app.org_id', '${organizationId ?? ''}', true), ` +
-      `set_config('statement_timeout', '${this.statementTimeoutMs}', true)`
+      `set_config('statement_timeout', '${this.statementTimeoutMs}', true)` +
+      (options.durable === false ? `, set_config('synchronous_commit', 'off', true)` : '')
     let broken = false
     const q: Queryable = {
       query: (text, values) => {

@@ -176,7 +176,7 @@ function invokeFunction(runtime: Runtime, entry: RouteEntry) {
       query,
       params,
       org,
-      db: { transaction: (work) => runtime.db.inOrganization(org.id, work) },
+      db: { transaction: (work, options) => runtime.db.inOrganization(org.id, work, options) },
       runtime,
       get log() {
         log ??= requestLog(runtime, c)

@@ -5,7 +5,7 @@
  */
 import type { Context } from 'hono'
 import type * as z from 'zod'
-import type { Queryable } from '../db/database.ts'
+import type { Queryable, TransactionOptions } from '../db/database.ts'
 import type { Logger } from '../log.ts'
 import type { Plane } from '../planes.ts'
 import type { Runtime } from '../runtime.ts'
@@ -24,7 +24,7 @@ export interface RequestMeta {
 
 /** The tenant's database: every transaction is scoped to the request's organization. */
 export interface TenantDatabase {
-  transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T>
+  transaction<T>(fn: (q: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>
 }
 
 export interface HandlerContext<B, Q, P> {

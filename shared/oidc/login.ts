@@ -13,7 +13,7 @@ import { findUserByEmail, replacePasswordHash, type User } from '../db/users.ts'
 import type { HandlerContext } from '../http/define-function.ts'
 import { policyOf } from './policy.ts'
 
-type Ctx = Pick<HandlerContext<unknown, unknown, unknown>, 'org' | 'db' | 'request'>
+type Ctx = Pick<HandlerContext<unknown, unknown, unknown>, 'org' | 'db' | 'request' | 'runtime'>
 
 export type LoginOutcome =
   | { readonly ok: true; readonly user: User }
@@ -41,45 +41,56 @@ export async function checkCredentials(ctx: Ctx, email: string, password: string
     requestId: ctx.request.requestId,
   }
 
-  const gate = await ctx.db.transaction(async (q) => {
-    const byIp = await hitRateLimit(
-      q,
-      ctx.org.id,
-      `login:ip:${ctx.request.ip ?? 'unknown'}`,
-      60,
-      policy.loginPerIpPerMinute,
-    )
-    const byAccount = await hitRateLimit(
-      q,
-      ctx.org.id,
-      `login:account:${emailDigest.toString('hex')}`,
-      60,
-      policy.loginPerAccountPerMinute,
-    )
-    const ipLimited = byIp.count > policy.loginPerIpPerMinute
-    const accountLimited = byAccount.count > policy.loginPerAccountPerMinute
-    if (ipLimited || accountLimited) {
-      await insertAuditEvent(q, ctx.org.id, {
-        ...audit,
-        actorType: 'anonymous',
-        action: 'user.login_rate_limited',
-        result: 'failure',
-        details: { email: normalized.slice(0, 320) },
-      })
-      return {
-        reason: 'limited' as const,
-        retryAfter: Math.max(ipLimited ? byIp.retryAfter : 0, accountLimited ? byAccount.retryAfter : 0),
+  const gate = await ctx.db.transaction(
+    async (q) => {
+      const byIp = await hitRateLimit(
+        q,
+        ctx.org.id,
+        `login:ip:${ctx.request.ip ?? 'unknown'}`,
+        60,
+        policy.loginPerIpPerMinute,
+      )
+      const byAccount = await hitRateLimit(
+        q,
+        ctx.org.id,
+        `login:account:${emailDigest.toString('hex')}`,
+        60,
+        policy.loginPerAccountPerMinute,
+      )
+      const ipLimited = byIp.count > policy.loginPerIpPerMinute
+      const accountLimited = byAccount.count > policy.loginPerAccountPerMinute
+      if (ipLimited || accountLimited) {
+        // Batched, like other high-volume events: a flood of refused attempts is one insert a second.
+        ctx.runtime.audit.record(ctx.org.id, {
+          ...audit,
+          actorType: 'anonymous',
+          action: 'user.login_rate_limited',
+          result: 'failure',
+          details: { email: normalized.slice(0, 320) },
+        })
+        return {
+          reason: 'limited' as const,
+          retryAfter: Math.max(ipLimited ? byIp.retryAfter : 0, accountLimited ? byAccount.retryAfter : 0),
+        }
       }
-    }
-    const lock = await findLoginLock(q, emailDigest)
-    if (lock?.lockedUntil && lock.lockedUntil.getTime() > Date.now()) {
-      return {
-        reason: 'locked' as const,
-        retryAfter: Math.ceil((lock.lockedUntil.getTime() - Date.now()) / 1000),
+      const lock = await findLoginLock(q, emailDigest)
+      if (lock?.lockedUntil && lock.lockedUntil.getTime() > Date.now()) {
+        return {
+          reason: 'locked' as const,
+          retryAfter: Math.ceil((lock.lockedUntil.getTime() - Date.now()) / 1000),
+        }
       }
-    }
-    return { reason: undefined, retryAfter: 0, user: await findUserByEmail(q, normalized) }
-  })
+      return {
+        reason: undefined,
+        retryAfter: 0,
+        hadFailures: lock !== undefined,
+        user: await findUserByEmail(q, normalized),
+      }
+      // Counters only: a crash may forget the last moment's hits, and the commit need not wait for
+      // the disk. The one event it writes, a refusal, goes through the audit buffer.
+    },
+    { durable: false },
+  )
   if (gate.reason) return { ok: false, reason: gate.reason, retryAfter: gate.retryAfter }
 
   const user = gate.user
@@ -88,6 +99,8 @@ export async function checkCredentials(ctx: Ctx, email: string, password: string
   // DESIGN.md §5: a hash made with older parameters is replaced while the password is at hand
   // (hashed before the transaction, which must not hold a connection through Argon2id).
   const rehashed = ok && (await needsRehash(user.passwordHash!)) ? await hashPassword(password) : undefined
+  // The usual success has nothing to write here: no failures to clear, no new hash.
+  if (ok && !gate.hadFailures && !rehashed) return { ok: true, user }
 
   return ctx.db.transaction(async (q) => {
     if (!ok) {

@@ -159,7 +159,9 @@ describe('POST /auth/login', () => {
     expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true)
     expect(statuses[10]).toBe(429)
     expect(Number(last!.headers.get('retry-after'))).toBeGreaterThan(0)
-    expect(Number(last!.headers.get('retry-after'))).toBeLessThanOrEqual(60)
+    // Sliding window: the 11 hits of this minute still weigh on the next one, so the wait
+    // can run past the end of this minute, never past the end of the next.
+    expect(Number(last!.headers.get('retry-after'))).toBeLessThanOrEqual(120)
     expect(await last!.text()).toContain('Too many attempts.')
   })
 
@@ -168,6 +170,8 @@ describe('POST /auth/login', () => {
     const statuses: number[] = []
     for (let i = 0; i < 31; i++) statuses.push((await attempt(browser(), email, 'wrong password!!')).status)
     expect(statuses.at(-1)).toBe(429)
+    // Refusals are high-volume: they go through the audit buffer.
+    await t.runtime.audit.flush()
     const audit = await t.db.sql(
       "SELECT count(*)::int AS n FROM audit_events WHERE action = 'user.login_rate_limited'",
     )
