@@ -105,12 +105,20 @@ export async function createHarness({ root, scratch, quick }) {
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}${HAS_TASKSET ? `, server on core 0, load${embedded ? ' and PostgreSQL' : ''} on core 1` : ', unpinned'}`,
 
     /**
-     * Spawns the artifact (`serve` by default), pinned to core 0 unless `pin` is false;
+     * Spawns the artifact (`serve` by default), pinned to core 0 unless `pin` is false, with
+     * `nodeArgs` before it (BENCH_NODE_ARGS='--cpu-prof' profiles every server);
      * resolves once /health/readiness answers 200, with the milliseconds that took.
      */
-    async startServer(env = {}, { args = ['serve'], pin = true } = {}) {
+    async startServer(
+      env = {},
+      {
+        args = ['serve'],
+        pin = true,
+        nodeArgs = process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [],
+      } = {},
+    ) {
       const started = performance.now()
-      const command = [process.execPath, artifact, ...args]
+      const command = [process.execPath, ...nodeArgs, artifact, ...args]
       const argv = pin ? pinned(0, command) : command
       const child = spawn(argv[0], argv.slice(1), {
         env: { ...baseEnv, MIGRATE_ON_START: 'false', ...env },
@@ -170,6 +178,28 @@ export async function createHarness({ root, scratch, quick }) {
       }
     },
 
+    /**
+     * Runs the multi-request flow generator (bench/lib/flows.mjs) on core 1 against this
+     * server; `warmup` seconds first (default 2), then `duration` (10, or 3 with --quick).
+     */
+    async flows(spec) {
+      const file = path.join(tmpdir(), `zenoauth-flows-${process.pid}-${Date.now()}-${Math.random()}.json`)
+      writeFileSync(
+        file,
+        JSON.stringify({ base: harness.baseUrl, warmup: 2, duration: quick ? 3 : 10, ...spec }),
+      )
+      try {
+        return await runJson(pinned(1, [process.execPath, path.join(root, 'bench/lib/flows.mjs'), file]))
+      } finally {
+        rmSync(file, { force: true })
+      }
+    },
+
+    /** Runs a Node script pinned to `core` and resolves to the JSON it prints. */
+    node(core, script, args = []) {
+      return runJson(pinned(core, [process.execPath, script, ...args]))
+    },
+
     async close() {
       await embedded?.stop()
     },
@@ -177,10 +207,18 @@ export async function createHarness({ root, scratch, quick }) {
   return harness
 }
 
-function runAutocannon(root, spec) {
+async function runAutocannon(root, spec) {
   const file = path.join(tmpdir(), `zenoauth-load-${process.pid}-${Date.now()}-${Math.random()}.json`)
   writeFileSync(file, JSON.stringify(spec))
-  const argv = pinned(1, [process.execPath, path.join(root, 'bench/lib/load.mjs'), file])
+  try {
+    return await runJson(pinned(1, [process.execPath, path.join(root, 'bench/lib/load.mjs'), file]))
+  } finally {
+    rmSync(file, { force: true })
+  }
+}
+
+/** Spawns argv; resolves to its stdout parsed as JSON, rejects with its stderr on failure. */
+function runJson(argv) {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
@@ -192,9 +230,13 @@ function runAutocannon(root, spec) {
       err += d
     })
     child.on('close', (code) => {
-      rmSync(file, { force: true })
       if (code === 0) resolve(JSON.parse(out))
-      else reject(new Error(`load generator failed (${code}): ${err}`))
+      else
+        reject(
+          new Error(
+            `${path.basename(argv.find((a) => a.endsWith('.mjs')) ?? argv[0])} failed (${code}): ${err}`,
+          ),
+        )
     })
   })
 }

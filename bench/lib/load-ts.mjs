@@ -5,6 +5,11 @@ import { pathToFileURL } from 'node:url'
 import * as esbuild from 'esbuild'
 
 export async function importTs(root, rel) {
+  return import(pathToFileURL(await compileTs(root, rel)).href)
+}
+
+/** Bundles a TypeScript module of the project into an ES module file; resolves to its path. */
+export async function compileTs(root, rel) {
   // Inside the project, so the bundle's external packages resolve from node_modules.
   const outdir = path.join(root, 'node_modules/.cache/zenoauth-bench')
   mkdirSync(outdir, { recursive: true })
@@ -19,5 +24,5 @@ export async function importTs(root, rel) {
     packages: 'external',
     logLevel: 'warning',
   })
-  return import(pathToFileURL(outfile).href)
+  return outfile
 }

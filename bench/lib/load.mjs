@@ -17,6 +17,7 @@ const result = await autocannon({
   connections: spec.connections ?? 50,
   pipelining: spec.pipelining ?? 1,
   duration: spec.duration,
+  ...(spec.overallRate ? { overallRate: spec.overallRate } : {}),
   ...(bodies
     ? {
         requests: [

@@ -1,0 +1,196 @@
+#!/usr/bin/env node
+/**
+ * Load generator for multi-request flows that autocannon cannot express (each request needs
+ * the previous one's answer): password login, the authorization code flow with a session,
+ * and refresh-token chains. `connections` loops run for `warmup` seconds (not counted), then
+ * for `duration` seconds. Input: a JSON spec file path as argv[2]; output: JSON on stdout.
+ *
+ *   { kind: 'login', base, connections, duration, warmup, users: [email], password }
+ *   { kind: 'code', base, connections, duration, warmup, cookies: [cookie], client: {id, secret},
+ *     redirectUri, scope, verifier, challenge }
+ *   { kind: 'refresh', base, connections, duration, warmup, client: {id, secret}, tokens: [rt] }
+ */
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import http from 'node:http'
+
+const spec = JSON.parse(readFileSync(process.argv[2], 'utf8'))
+const base = new URL(spec.base)
+const agent = new http.Agent({ keepAlive: true, maxSockets: spec.connections })
+const basic = spec.client
+  ? `Basic ${Buffer.from(`${encodeURIComponent(spec.client.id)}:${encodeURIComponent(spec.client.secret)}`).toString('base64')}`
+  : undefined
+
+/** One HTTP request on the shared keep-alive agent; resolves to status, headers and body. */
+function request(method, path, headers = {}, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: base.hostname, port: base.port, method, path, agent, headers },
+      (res) => {
+        const chunks = []
+        res.on('data', (d) => chunks.push(d))
+        res.on('end', () =>
+          resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }),
+        )
+        res.on('error', reject)
+      },
+    )
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+const form = (fields) => new URLSearchParams(fields).toString()
+const tokenPost = (fields) =>
+  request(
+    'POST',
+    '/oauth/token',
+    { 'content-type': 'application/x-www-form-urlencoded', authorization: basic },
+    form(fields),
+  )
+
+class FlowError extends Error {
+  constructor(step, res) {
+    super(`${step}: ${res.status} ${res.body.slice(0, 200)}`)
+    this.status = `${step} ${res.status}`
+  }
+}
+
+let userIndex = 0
+const randomIp = () => `10.${randomBytes(3).join('.')}`
+
+/** Builds one connection's loop body: a function performing one whole flow. */
+function flowFor(connection) {
+  switch (spec.kind) {
+    case 'login': {
+      // The CSRF check is a double submit: any random value in both cookie and field passes.
+      const csrf = randomBytes(32).toString('base64url')
+      return async () => {
+        const email = spec.users[userIndex++ % spec.users.length]
+        const res = await request(
+          'POST',
+          '/auth/login',
+          {
+            'content-type': 'application/x-www-form-urlencoded',
+            cookie: `zenoauth-csrf=${csrf}`,
+            // Behind a proxy (TRUST_PROXY_HOPS=1) every client has its own address.
+            'x-forwarded-for': randomIp(),
+          },
+          form({ email, password: spec.password, csrf }),
+        )
+        if (res.status !== 303 || !res.headers.location?.endsWith('/auth/account'))
+          throw new FlowError('login', res)
+      }
+    }
+    case 'code': {
+      const query = form({
+        client_id: spec.client.id,
+        redirect_uri: spec.redirectUri,
+        response_type: 'code',
+        scope: spec.scope,
+        state: 'bench',
+        code_challenge: spec.challenge,
+        code_challenge_method: 'S256',
+      })
+      // Each connection is one browser with its own session.
+      const cookie = spec.cookies[connection % spec.cookies.length]
+      return async () => {
+        const auth = await request('GET', `/oauth/authorize?${query}`, { cookie })
+        const location = auth.headers.location
+        if (auth.status !== 302 && auth.status !== 303) throw new FlowError('authorize', auth)
+        const code = new URL(location).searchParams.get('code')
+        if (!code) throw new FlowError('authorize', auth)
+        const res = await tokenPost({
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: spec.redirectUri,
+          code_verifier: spec.verifier,
+        })
+        if (res.status !== 200) throw new FlowError('token', res)
+      }
+    }
+    case 'refresh': {
+      let token = spec.tokens[connection]
+      return async () => {
+        const res = await tokenPost({ grant_type: 'refresh_token', refresh_token: token })
+        if (res.status !== 200) throw new FlowError('refresh', res)
+        token = JSON.parse(res.body).refresh_token
+      }
+    }
+    default:
+      throw new Error(`unknown flow kind ${spec.kind}`)
+  }
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return 0
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+}
+
+const latencies = []
+const perSecond = []
+const failures = {}
+let firstError
+let counting = false
+let completedThisSecond = 0
+const countFrom = performance.now() + spec.warmup * 1000
+const stopAt = countFrom + spec.duration * 1000
+
+async function loop(connection) {
+  const flow = flowFor(connection)
+  while (performance.now() < stopAt) {
+    const t0 = performance.now()
+    try {
+      await flow()
+      // Only flows that end inside the counted window: the ones still in flight at its end
+      // would otherwise add up to `connections` completions to it.
+      if (counting && performance.now() <= stopAt) {
+        latencies.push(performance.now() - t0)
+        completedThisSecond++
+      }
+    } catch (err) {
+      const key = err.status ?? err.code ?? 'error'
+      if (counting && performance.now() <= stopAt) failures[key] = (failures[key] ?? 0) + 1
+      firstError ??= err.message
+      // A broken chain (refresh) cannot go on; others pause briefly rather than spin.
+      if (spec.kind === 'refresh') return
+      await new Promise((r) => setTimeout(r, 10))
+    }
+  }
+}
+
+// Per-second completions once counting starts, as autocannon reports them (full seconds only).
+let ticker
+setTimeout(() => {
+  counting = true
+  ticker = setInterval(() => {
+    perSecond.push(completedThisSecond)
+    completedThisSecond = 0
+  }, 1000)
+}, countFrom - performance.now())
+
+await Promise.all(Array.from({ length: spec.connections }, (_, i) => loop(i)))
+clearInterval(ticker)
+agent.destroy()
+
+latencies.sort((a, b) => a - b)
+const sortedSeconds = [...perSecond].sort((a, b) => a - b)
+const result = {
+  kind: spec.kind,
+  connections: spec.connections,
+  completed: latencies.length,
+  perSecond,
+  rate: {
+    mean: latencies.length / spec.duration,
+    p50: sortedSeconds.length ? sortedSeconds[Math.floor(sortedSeconds.length / 2)] : 0,
+  },
+  latency: {
+    p50: percentile(latencies, 50),
+    p90: percentile(latencies, 90),
+    p99: percentile(latencies, 99),
+    max: latencies.at(-1) ?? 0,
+  },
+  failures,
+  firstError,
+}
+process.stdout.write(JSON.stringify(result))
