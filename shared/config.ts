@@ -174,7 +174,10 @@ const DEVELOPMENT_MASTER_KEY = Buffer.alloc(32, 0x5a)
  * Parses the environment once into a frozen Config.
  * @throws ConfigError naming every missing or malformed variable.
  */
-export function loadConfig(source: Readonly<Record<string, string | undefined>>): Config {
+export function loadConfig(
+  source: Readonly<Record<string, string | undefined>>,
+  options: { readonly databaseOnly?: boolean } = {},
+): Config {
   // An empty variable counts as unset, as shells and manifests commonly leave them.
   const input = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''))
   const parsed = EnvSchema.safeParse(input)
@@ -187,7 +190,9 @@ export function loadConfig(source: Readonly<Record<string, string | undefined>>)
         return `${name}: ${message}`
       })
   // Checked apart from the schema so they are reported together with any other problem.
-  if ((input.NODE_ENV ?? 'production') === 'production') {
+  // `migrate` touches only the schema: it needs no master key and no issuer, so a migration Job
+  // never holds the key that decrypts the signing keys.
+  if ((input.NODE_ENV ?? 'production') === 'production' && !options.databaseOnly) {
     if (!input.MASTER_KEY) {
       problems.push(
         'MASTER_KEY: is required when NODE_ENV is production (32 random bytes in base64: openssl rand -base64 32)',

@@ -36,7 +36,7 @@ export async function runMigrations(config: Config): Promise<MigrationReport> {
 }
 
 export async function migrateCommand(_args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const config = loadConfig(env)
+  const config = loadConfig(env, { databaseOnly: true })
   const report = await runMigrations(config)
   console.log(report.applied.length ? `applied: ${report.applied.join(', ')}` : 'database is up to date')
   if (report.unknown.length) {

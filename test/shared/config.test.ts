@@ -88,6 +88,10 @@ describe('loadConfig', () => {
     expect(problems({ ...BASE, DATABASE_URL: '' })).toEqual(['DATABASE_URL: is required'])
   })
 
+  it('does not ask for MASTER_KEY or PUBLIC_URL when only the database is needed', () => {
+    expect(() => loadConfig({ DATABASE_URL: BASE.DATABASE_URL }, { databaseOnly: true })).not.toThrow()
+  })
+
   it('requires MASTER_KEY and PUBLIC_URL in production', () => {
     expect(problems({ DATABASE_URL: BASE.DATABASE_URL })).toEqual([
       'MASTER_KEY: is required when NODE_ENV is production (32 random bytes in base64: openssl rand -base64 32)',
@@ -132,13 +136,19 @@ describe('the artifact with a bad configuration', () => {
   })
 
   it('exits 2 when a required variable is missing', async () => {
-    const r = await runArtifact(['migrate'], { NODE_ENV: 'production' })
+    const r = await runArtifact(['serve'], { NODE_ENV: 'production' })
     expect(r.code).toBe(2)
     expect(r.stderr.trim().split('\n')).toEqual([
       'zenoauth: configuration error: DATABASE_URL: is required',
       'zenoauth: configuration error: MASTER_KEY: is required when NODE_ENV is production (32 random bytes in base64: openssl rand -base64 32)',
       'zenoauth: configuration error: PUBLIC_URL: is required when NODE_ENV is production',
     ])
+  })
+
+  it('asks migrate for the database only: a migration Job never holds the master key', async () => {
+    const r = await runArtifact(['migrate'], { NODE_ENV: 'production' })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('zenoauth: configuration error: DATABASE_URL: is required\n')
   })
 
   it('exits 2 for an unknown command, with the usage', async () => {
