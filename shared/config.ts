@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os'
 import * as z from 'zod'
+import { type ProxyTrust, parseNetworks } from './http/client-ip.ts'
 import { isPlane, PLANES, type Plane } from './planes.ts'
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -108,6 +109,17 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   ACCESS_LOG: bool.default(true),
   TRUST_PROXY_HOPS: int(0, 10).default(0),
+  TRUSTED_PROXY_CIDRS: z
+    .string()
+    .transform((v, ctx) => {
+      try {
+        return parseNetworks(v)
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message })
+        return z.NEVER
+      }
+    })
+    .optional(),
   MIGRATE_ON_START: bool.default(true),
   BODY_LIMIT_BYTES: int(1024, 16 * 1024 * 1024).default(256 * 1024),
   SHUTDOWN_TIMEOUT_MS: int(0, 300_000).default(25_000),
@@ -140,8 +152,8 @@ export interface Config {
   readonly masterKeyIsDevelopmentKey: boolean
   readonly logLevel: Env['LOG_LEVEL']
   readonly accessLog: boolean
-  /** How many proxies in front append to X-Forwarded-For; 0 trusts only the socket address. */
-  readonly trustProxyHops: number
+  /** How X-Forwarded-For is trusted: a fixed number of hops, or trusted proxy networks. */
+  readonly proxyTrust: ProxyTrust
   readonly migrateOnStart: boolean
   readonly bodyLimitBytes: number
   readonly shutdownTimeoutMs: number
@@ -200,6 +212,8 @@ export function loadConfig(
     }
     if (!input.PUBLIC_URL) problems.push('PUBLIC_URL: is required when NODE_ENV is production')
   }
+  if (input.TRUST_PROXY_HOPS !== undefined && input.TRUSTED_PROXY_CIDRS !== undefined)
+    problems.push('TRUSTED_PROXY_CIDRS: set it or TRUST_PROXY_HOPS, not both')
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems)
   const env = parsed.data
   const publicUrl = env.PUBLIC_URL ?? `http://localhost:${env.PORT}`
@@ -222,7 +236,9 @@ export function loadConfig(
     masterKeyIsDevelopmentKey: env.MASTER_KEY === undefined,
     logLevel: env.LOG_LEVEL,
     accessLog: env.ACCESS_LOG,
-    trustProxyHops: env.TRUST_PROXY_HOPS,
+    proxyTrust: env.TRUSTED_PROXY_CIDRS
+      ? { kind: 'networks', networks: env.TRUSTED_PROXY_CIDRS }
+      : { kind: 'hops', hops: env.TRUST_PROXY_HOPS },
     migrateOnStart: env.MIGRATE_ON_START,
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto'
 import { type Context, Hono } from 'hono'
 import type { Logger } from '../log.ts'
 import type { Runtime } from '../runtime.ts'
+import { clientAddress, type ProxyTrust } from './client-ip.ts'
 import { publicCors } from './cors.ts'
 import type { HandlerContext, HttpMethod, RequestMeta, RouteEntry } from './define-function.ts'
 import { methodNotAllowed, notFound } from './errors.ts'
@@ -99,7 +100,7 @@ function requestContext(runtime: Runtime) {
     c.set('requestId', requestId)
     c.set('request', {
       requestId,
-      ip: clientIp(c, config.trustProxyHops),
+      ip: clientIp(c, config.proxyTrust),
       userAgent: requestHeader(c, 'user-agent'),
     })
     // Prepared headers: every response built through `c` carries them.
@@ -198,13 +199,8 @@ function incomingOf(c: Context): NodeJS.ReadableStream | undefined {
  * The client's address. Behind `hops` trusted proxies it is the entry that many places from
  * the right of X-Forwarded-For (each proxy appends the address it saw); otherwise the socket's.
  */
-function clientIp(c: Context, hops: number): string | undefined {
+function clientIp(c: Context, trust: ProxyTrust): string | undefined {
   const socket = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming
     ?.socket?.remoteAddress
-  if (hops === 0) return socket
-  const forwarded = (requestHeader(c, 'x-forwarded-for') ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-  return forwarded[forwarded.length - hops] ?? socket
+  return clientAddress(requestHeader(c, 'x-forwarded-for'), socket, trust)
 }

@@ -28,7 +28,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       migrateOnStart: true,
       accessLog: true,
-      trustProxyHops: 0,
+      proxyTrust: { kind: 'hops', hops: 0 },
       masterKeyIsDevelopmentKey: true,
       jobs: true,
       passwordHashConcurrency: availableParallelism(),
