@@ -556,8 +556,7 @@ export function checkGatewayPolicies(docs: Doc[]): string[] {
     )
     const rules = policy?.spec.authorization?.rules ?? []
     if (
-      !policy ||
-      policy.spec.authorization.defaultAction !== 'Deny' ||
+      policy?.spec.authorization?.defaultAction !== 'Deny' ||
       !rules.length ||
       !rules.every((r: Doc) => r.action === 'Allow' && r.principal?.clientCIDRs?.length)
     )
