@@ -86,6 +86,15 @@ describe.skipIf(!KUBECTL)('the overlays', () => {
     expect(docs.find((d) => d.kind === 'Cluster')?.spec.instances).toBe(1)
     expect([...checkImages(docs), ...checkHardening(docs)]).toEqual([])
   })
+
+  it('the one-off bootstrap pod: valid, hardened, the same image, no owner credentials', async () => {
+    const docs = render(path.join(ROOT, 'knative/bootstrap'))
+    expect(await validateWithModels(docs)).toEqual([])
+    expect([...checkImages([...docs, ...rendered.production!]), ...checkHardening(docs)]).toEqual([])
+    const env = docs[0]!.spec.containers[0].env as Doc[]
+    expect(env.find((e) => e.name === 'DATABASE_MIGRATION_URL')).toBeUndefined()
+    expect(env.find((e) => e.name === 'MIGRATE_ON_START')?.value).toBe('false')
+  })
 })
 
 describe.skipIf(!KUBECTL)('a broken manifest fails the checks', () => {

@@ -187,11 +187,12 @@ const knativeServices = (docs: Doc[]) =>
   docs.filter((d) => d.kind === 'Service' && d.apiVersion.startsWith('serving.knative.dev'))
 const envOf = (container: Doc, name: string) => (container.env ?? []).find((e: Doc) => e.name === name)
 
-/** The pod templates of every workload: Knative Services and Jobs. */
+/** The pod templates of every workload: Knative Services, Jobs and Pods. */
 function podTemplates(docs: Doc[]): { owner: Doc; spec: Doc }[] {
   return [
     ...knativeServices(docs).map((d) => ({ owner: d, spec: d.spec?.template?.spec ?? {} })),
     ...of(docs, 'Job').map((d) => ({ owner: d, spec: d.spec?.template?.spec ?? {} })),
+    ...of(docs, 'Pod').map((d) => ({ owner: d, spec: d.spec ?? {} })),
   ]
 }
 
