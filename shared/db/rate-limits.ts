@@ -6,17 +6,37 @@ import type { Queryable } from './database.ts'
  * the previous fixed window's count weighted by its share of the last `windowSeconds`, plus
  * the current window's) and, for a caller over `limit`, the seconds until a hit is allowed.
  */
+/** A counter after a hit: its weighted count and the seconds until one more would fit. */
+export interface RateLimitHit {
+  readonly count: number
+  readonly retryAfter: number
+}
+
 export async function hitRateLimit(
   q: Queryable,
   organizationId: string,
   key: string,
   windowSeconds: number,
   limit = Number.POSITIVE_INFINITY,
-): Promise<{ count: number; retryAfter: number }> {
+): Promise<RateLimitHit> {
+  const [result] = await hitRateLimits(q, organizationId, [{ key, limit }], windowSeconds)
+  return result!
+}
+
+/**
+ * Several counters (distinct keys) of one window length, in one statement: one round trip
+ * for, say, a sign-in's per-IP and per-account limits. Results in the order of `hits`.
+ */
+export async function hitRateLimits(
+  q: Queryable,
+  organizationId: string,
+  hits: readonly { readonly key: string; readonly limit?: number }[],
+  windowSeconds: number,
+): Promise<RateLimitHit[]> {
   // In SET, c.* are the values before this hit.
-  const { rows } = await q.query<{ count: number; previous: number; elapsed: number }>(
+  const { rows } = await q.query<{ key: string; count: number; previous: number; elapsed: number }>(
     `INSERT INTO rate_limit_counters AS c (organization_id, key, window_start, count, previous_count)
-     VALUES ($1, $2, to_timestamp(floor(extract(epoch FROM now()) / $3) * $3), 1, 0)
+     SELECT $1, k, to_timestamp(floor(extract(epoch FROM now()) / $3) * $3), 1, 0 FROM unnest($2::text[]) AS k
      ON CONFLICT (organization_id, key) DO UPDATE
        SET previous_count = CASE
              WHEN c.window_start = EXCLUDED.window_start THEN c.previous_count
@@ -24,13 +44,18 @@ export async function hitRateLimit(
              ELSE 0 END,
            count = CASE WHEN c.window_start = EXCLUDED.window_start THEN c.count + 1 ELSE 1 END,
            window_start = EXCLUDED.window_start
-     RETURNING count, previous_count AS previous, extract(epoch FROM now() - window_start)::float8 AS elapsed`,
-    [organizationId, key, windowSeconds],
+     RETURNING key, count, previous_count AS previous, extract(epoch FROM now() - window_start)::float8 AS elapsed`,
+    [organizationId, hits.map((h) => h.key), windowSeconds],
   )
-  const { count, previous, elapsed } = rows[0]!
-  const weight = Math.max(0, 1 - elapsed / windowSeconds)
-  const total = count + previous * weight
-  return { count: total, retryAfter: retryAfter(count, previous, elapsed, windowSeconds, limit) }
+  const byKey = new Map(rows.map((r) => [r.key, r]))
+  return hits.map(({ key, limit = Number.POSITIVE_INFINITY }) => {
+    const { count, previous, elapsed } = byKey.get(key)!
+    const weight = Math.max(0, 1 - elapsed / windowSeconds)
+    return {
+      count: count + previous * weight,
+      retryAfter: retryAfter(count, previous, elapsed, windowSeconds, limit),
+    }
+  })
 }
 
 /**
@@ -46,17 +71,6 @@ function retryAfter(count: number, previous: number, elapsed: number, window: nu
   }
   const intoNext = count > 0 ? Math.max(0, window * (1 - (limit - 1) / count)) : 0
   return Math.max(1, Math.ceil(window - elapsed + intoNext))
-}
-
-export async function findLoginLock(
-  q: Queryable,
-  emailDigest: Buffer,
-): Promise<{ failures: number; lockedUntil: Date | null } | undefined> {
-  const { rows } = await q.query<{ failures: number; locked_until: Date | null }>(
-    'SELECT failures, locked_until FROM login_failures WHERE email_digest = $1',
-    [emailDigest],
-  )
-  return rows[0] && { failures: rows[0].failures, lockedUntil: rows[0].locked_until }
 }
 
 /**

@@ -125,6 +125,34 @@ export async function findUserById(q: Queryable, id: string): Promise<User | und
   return rows[0] && toUser(rows[0])
 }
 
+/**
+ * What a sign-in needs to know before the password check, in one round trip: the user with
+ * this email, if any, and the login failures recorded for the email's digest, if any.
+ */
+export async function findLoginSubject(
+  q: Queryable,
+  email: string,
+  emailDigest: Buffer,
+): Promise<{ user: User | undefined; lock: { failures: number; lockedUntil: Date | null } | undefined }> {
+  const { rows } = await q.query<
+    UserRecord & { login_failures: number | null; login_locked_until: Date | null }
+  >(
+    `SELECT u.*, f.failures AS login_failures, f.locked_until AS login_locked_until
+     FROM (SELECT 1) AS one
+     LEFT JOIN users u ON lower(u.email) = lower($1)
+     LEFT JOIN login_failures f ON f.email_digest = $2`,
+    [email, emailDigest],
+  )
+  const row = rows[0]!
+  return {
+    user: row.id === null ? undefined : toUser(row),
+    lock:
+      row.login_failures === null
+        ? undefined
+        : { failures: row.login_failures, lockedUntil: row.login_locked_until },
+  }
+}
+
 /** By email, case-insensitively (the unique index is on lower(email)). */
 export async function findUserByEmail(q: Queryable, email: string): Promise<User | undefined> {
   const { rows } = await q.query<UserRecord>('SELECT * FROM users WHERE lower(email) = lower($1)', [email])

@@ -8,8 +8,13 @@
 import { hashPassword, needsRehash, verifyPassword } from '../crypto/password.ts'
 import { digestOf, randomToken } from '../crypto/random.ts'
 import { insertAuditEvent } from '../db/audit.ts'
-import { clearLoginFailures, findLoginLock, hitRateLimit, recordLoginFailure } from '../db/rate-limits.ts'
-import { findUserByEmail, replacePasswordHash, type User } from '../db/users.ts'
+import {
+  clearLoginFailures,
+  hitRateLimits,
+  type RateLimitHit,
+  recordLoginFailure,
+} from '../db/rate-limits.ts'
+import { findLoginSubject, replacePasswordHash, type User } from '../db/users.ts'
 import type { HandlerContext } from '../http/define-function.ts'
 import { policyOf } from './policy.ts'
 
@@ -43,20 +48,16 @@ export async function checkCredentials(ctx: Ctx, email: string, password: string
 
   const gate = await ctx.db.transaction(
     async (q) => {
-      const byIp = await hitRateLimit(
+      // One round trip for both counters, one for the account's state.
+      const [byIp, byAccount] = (await hitRateLimits(
         q,
         ctx.org.id,
-        `login:ip:${ctx.request.ip ?? 'unknown'}`,
+        [
+          { key: `login:ip:${ctx.request.ip ?? 'unknown'}`, limit: policy.loginPerIpPerMinute },
+          { key: `login:account:${emailDigest.toString('hex')}`, limit: policy.loginPerAccountPerMinute },
+        ],
         60,
-        policy.loginPerIpPerMinute,
-      )
-      const byAccount = await hitRateLimit(
-        q,
-        ctx.org.id,
-        `login:account:${emailDigest.toString('hex')}`,
-        60,
-        policy.loginPerAccountPerMinute,
-      )
+      )) as [RateLimitHit, RateLimitHit]
       const ipLimited = byIp.count > policy.loginPerIpPerMinute
       const accountLimited = byAccount.count > policy.loginPerAccountPerMinute
       if (ipLimited || accountLimited) {
@@ -73,7 +74,7 @@ export async function checkCredentials(ctx: Ctx, email: string, password: string
           retryAfter: Math.max(ipLimited ? byIp.retryAfter : 0, accountLimited ? byAccount.retryAfter : 0),
         }
       }
-      const lock = await findLoginLock(q, emailDigest)
+      const { user, lock } = await findLoginSubject(q, normalized, emailDigest)
       if (lock?.lockedUntil && lock.lockedUntil.getTime() > Date.now()) {
         return {
           reason: 'locked' as const,
@@ -84,7 +85,7 @@ export async function checkCredentials(ctx: Ctx, email: string, password: string
         reason: undefined,
         retryAfter: 0,
         hadFailures: lock !== undefined,
-        user: await findUserByEmail(q, normalized),
+        user,
       }
       // Counters only: a crash may forget the last moment's hits, and the commit need not wait for
       // the disk. The one event it writes, a refusal, goes through the audit buffer.

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { Database } from '../../../shared/db/database.ts'
-import { hitRateLimit } from '../../../shared/db/rate-limits.ts'
+import { hitRateLimit, hitRateLimits } from '../../../shared/db/rate-limits.ts'
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts'
 import { seedOrganization } from '../../support/seed.ts'
 
@@ -33,6 +33,24 @@ const age = (key: string, seconds: number) =>
   )
 
 describe('hitRateLimit (sliding window)', () => {
+  it('counts several keys in one statement, each on its own, answering in the order asked', async () => {
+    await hit('multi-b')
+    const [a, b] = await runtime.inOrganization(org, (q) =>
+      hitRateLimits(
+        q,
+        org,
+        [
+          { key: 'multi-a', limit: 1 },
+          { key: 'multi-b', limit: 1 },
+        ],
+        60,
+      ),
+    )
+    expect(a!.count).toBe(1)
+    expect(b!.count).toBe(2)
+    expect(b!.retryAfter).toBeGreaterThan(0)
+  })
+
   it('counts hits within the window', async () => {
     for (let i = 1; i <= 3; i++) expect((await hit('a')).count).toBe(i)
   })
