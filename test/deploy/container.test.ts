@@ -17,6 +17,9 @@ const ROOT = path.resolve(import.meta.dirname, '../..')
 const NOBODY = 65534
 const asRoot = process.getuid?.() === 0
 
+// What the Dockerfile's runtime stage copies from dist/ (checked against the Dockerfile below).
+const IMAGE_DIST_FILES = ['zenoauth.mjs', 'zenoauth.cjs', 'zenoauth.cjs.map', 'routes.json']
+
 let image: string
 let db: TestDatabase
 
@@ -24,8 +27,7 @@ let db: TestDatabase
 function buildImageTree(): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'zenoauth-image-'))
   const dist = path.dirname(artifactPath())
-  for (const f of ['zenoauth.mjs', 'zenoauth.cjs', 'zenoauth.cjs.map', 'routes.json'])
-    cpSync(path.join(dist, f), path.join(dir, 'app/dist', f))
+  for (const f of IMAGE_DIST_FILES) cpSync(path.join(dist, f), path.join(dir, 'app/dist', f))
   cpSync(path.join(ROOT, 'node_modules/@node-rs'), path.join(dir, 'app/node_modules/@node-rs'), {
     recursive: true,
     dereference: true,
@@ -82,6 +84,28 @@ afterAll(() => {
 })
 
 describe('the container image', () => {
+  it('is built as this test runs it: the same files, a numeric non-root user, one Node major for build and runtime', () => {
+    const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')
+    const copied = /COPY --from=build --chown=0:0 ((?:\/src\/dist\/\S+ )+)\/app\/dist\//.exec(dockerfile)?.[1]
+    expect(
+      copied
+        ?.trim()
+        .split(' ')
+        .map((f) => path.basename(f)),
+    ).toEqual(IMAGE_DIST_FILES)
+    expect(dockerfile).toContain(
+      'COPY --from=build --chown=0:0 /addons/node_modules/@node-rs /app/node_modules/@node-rs',
+    )
+    const users = [...dockerfile.matchAll(/^USER (\S+)$/gm)].map((m) => m[1])
+    expect(users.at(-1)).toMatch(/^[1-9]\d*:[1-9]\d*$/)
+    const froms = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map((m) => m[1])
+    expect(froms).toEqual([
+      'node:${NODE_MAJOR}-bookworm-slim',
+      'gcr.io/distroless/nodejs${NODE_MAJOR}-debian12:nonroot',
+    ])
+    expect(dockerfile).toMatch(/ENTRYPOINT \["\/nodejs\/bin\/node", "\/app\/dist\/zenoauth.mjs"\]/)
+  })
+
   it('has nothing writable: the tree the test runs is read-only for the user it runs as', () => {
     expect(statSync(path.join(image, 'app/dist')).mode & 0o222).toBe(0)
     expect(statSync(path.join(image, 'app/dist/zenoauth.cjs')).mode & 0o222).toBe(0)
