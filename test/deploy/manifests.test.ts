@@ -22,7 +22,7 @@ import {
 
 const KUBECTL = hasKubectl()
 const HAS_SCHEMAS = existsSync(SCHEMAS_DIR)
-const BUILT_IN = new Set(['v1', 'batch/v1', 'networking.k8s.io/v1'])
+const BUILT_IN = new Set(['v1', 'batch/v1', 'networking.k8s.io/v1', 'policy/v1'])
 const customResources = (docs: Doc[]) => docs.filter((d) => !BUILT_IN.has(d.apiVersion)).length
 if (!KUBECTL) console.warn('kubectl is not installed: rendering the overlays is skipped')
 
@@ -163,6 +163,15 @@ describe.skipIf(!KUBECTL)('a broken manifest fails the checks', () => {
         expect.stringMatching(/^expected one image everywhere/),
         'Service/zenoauth-pim/zenoauth-pim: pim must scale to zero',
         "Namespace/zenoauth-pim: Pod Security 'restricted' is not enforced",
+      ]),
+    )
+  })
+
+  it('an always-on plane without its disruption budget', () => {
+    const docs = clone(rendered.production!).filter((d) => d.kind !== 'PodDisruptionBudget')
+    expect(checkProduction(docs, routes)).toEqual(
+      expect.arrayContaining([
+        'Service/zenoauth-auth/zenoauth-auth: no PodDisruptionBudget keeping at least one and fewer than min-scale pods',
       ]),
     )
   })

@@ -51,6 +51,7 @@ const MODEL_PACKAGES: Record<string, string> = {
   '': 'kubernetes-models',
   'networking.k8s.io': 'kubernetes-models',
   batch: 'kubernetes-models',
+  policy: 'kubernetes-models',
   'serving.knative.dev': '@kubernetes-models/knative',
   'gateway.networking.k8s.io': '@kubernetes-models/gateway-api',
   'gateway.envoyproxy.io': '@kubernetes-models/envoy-gateway',
@@ -138,7 +139,7 @@ export function crdSchemas(): Map<string, ValidateFunction> {
   return crdValidators
 }
 
-const CORE_GROUPS = new Set(['', 'batch', 'networking.k8s.io'])
+const CORE_GROUPS = new Set(['', 'batch', 'networking.k8s.io', 'policy'])
 
 /** Validates custom resources against the upstream CRD schemas; `checked` counts them. */
 export function validateWithCrdSchemas(docs: Doc[]): { checked: number; errors: string[] } {
@@ -299,6 +300,15 @@ export function checkPlanes(docs: Doc[], options: { warmBreakGlass?: boolean } =
       )
     if (!envOf(c, 'DATABASE_LISTEN_URL')) errors.push(`${where}: no direct DATABASE_LISTEN_URL for LISTEN`)
     if (envOf(c, 'MIGRATE_ON_START')?.value !== 'false') errors.push(`${where}: migrates at start-up`)
+    if (plane === 'auth' || plane === 'admin') {
+      const pdb = of(docs, 'PodDisruptionBudget').find(
+        (b) =>
+          b.metadata.namespace === name &&
+          b.spec.selector?.matchLabels?.['serving.knative.dev/service'] === name,
+      )
+      if (!pdb || !(pdb.spec.minAvailable >= 1 && pdb.spec.minAvailable < min))
+        errors.push(`${where}: no PodDisruptionBudget keeping at least one and fewer than min-scale pods`)
+    }
   }
   return errors
 }
