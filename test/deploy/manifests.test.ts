@@ -167,6 +167,16 @@ describe.skipIf(!KUBECTL)('a broken manifest fails the checks', () => {
     )
   })
 
+  it('an allowlisted client range inside the trusted proxy networks', () => {
+    const docs = clone(rendered.production!)
+    find(docs, 'SecurityPolicy', 'internal-vpn-only').spec.authorization.rules[0].principal.clientCIDRs = [
+      '10.200.0.0/16',
+    ]
+    expect(checkProduction(docs, routes)).toEqual([
+      'SecurityPolicy/zenoauth-gateways/internal-vpn-only: client range 10.200.0.0/16 overlaps the trusted proxy networks 10.0.0.0/8',
+    ])
+  })
+
   it('an always-on plane without its disruption budget', () => {
     const docs = clone(rendered.production!).filter((d) => d.kind !== 'PodDisruptionBudget')
     expect(checkProduction(docs, routes)).toEqual(

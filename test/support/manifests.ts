@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { Ajv, type ValidateFunction } from 'ajv'
 import { parseAllDocuments, parse as parseYaml } from 'yaml'
+import { parseNetworks } from '../../shared/http/client-ip.ts'
 import { PLANE_PREFIXES, type Plane, planeOfPath } from '../../shared/planes.ts'
 
 export const ROOT = path.resolve(import.meta.dirname, '../..')
@@ -586,9 +587,42 @@ export function checkGatewayPolicies(docs: Doc[]): string[] {
     if (proxy?.kind !== 'EnvoyProxy' || !of(docs, 'EnvoyProxy').some((e) => e.metadata.name === proxy.name))
       errors.push(`${id(g)}: no Envoy fleet of its own (infrastructure.parametersRef to an EnvoyProxy)`)
   }
+  // A client address inside the trusted proxy networks would be taken for a proxy, and the
+  // address it claims in X-Forwarded-For believed: the allowlisted ranges must lie outside them.
+  const trustedList = of(docs, 'ConfigMap').find((c) => c.data?.['trusted-proxy-cidrs'])?.data[
+    'trusted-proxy-cidrs'
+  ]
+  if (trustedList) {
+    const trusted = parseNetworks(trustedList)
+    for (const policy of of(docs, 'SecurityPolicy'))
+      for (const rule of policy.spec.authorization?.rules ?? [])
+        for (const cidr of rule.principal?.clientCIDRs ?? []) {
+          const [first, last] = ipv4Range(cidr)
+          const overlaps =
+            trusted.check(first, 'ipv4') ||
+            trusted.check(last, 'ipv4') ||
+            trustedList
+              .split(',')
+              .some((t: string) => parseNetworks(cidr).check(ipv4Range(t.trim())[0], 'ipv4'))
+          if (overlaps)
+            errors.push(
+              `${id(policy)}: client range ${cidr} overlaps the trusted proxy networks ${trustedList}`,
+            )
+        }
+  }
   const fleets = new Set(of(docs, 'Gateway').map((g) => g.spec.infrastructure?.parametersRef?.name))
   if (fleets.size !== of(docs, 'Gateway').length) errors.push('two gateways share an Envoy fleet')
   return errors
+}
+
+/** The first and last addresses of an IPv4 CIDR. */
+function ipv4Range(cidr: string): [string, string] {
+  const [address = '', bits = '32'] = cidr.split('/')
+  const n = address.split('.').reduce((acc, octet) => acc * 256 + Number(octet), 0)
+  const size = 2 ** (32 - Number(bits))
+  const start = n - (n % size)
+  const dotted = (v: number) => [24, 16, 8, 0].map((shift) => Math.floor(v / 2 ** shift) % 256).join('.')
+  return [dotted(start), dotted(start + size - 1)]
 }
 
 /** All production invariants. */
