@@ -110,6 +110,28 @@ export class Database {
   }
 
   /**
+   * Which of `names` are not recorded as applied migrations: all of them while the schema or
+   * the runtime's right to read the record (migration 0006) does not exist yet.
+   * @throws HttpError 503 when the database cannot be reached.
+   */
+  async pendingMigrations(names: readonly string[]): Promise<string[]> {
+    await this.warming
+    try {
+      const { rows } = await this.pool.query<{ name: string }>(
+        'SELECT name FROM zenoauth_migrations WHERE name = ANY($1::text[])',
+        [names],
+      )
+      const applied = new Set(rows.map((r) => r.name))
+      return names.filter((n) => !applied.has(n))
+    } catch (err) {
+      // undefined_table, insufficient_privilege: nothing of this release's schema can be assumed.
+      const code = (err as { code?: string }).code
+      if (code === '42P01' || code === '42501') return [...names]
+      throw unavailable(err)
+    }
+  }
+
+  /**
    * Opens one connection in the background, so the first request after a cold start does not
    * wait for TCP, TLS and SCRAM. A failure here is only reported; requests fail closed as usual.
    */

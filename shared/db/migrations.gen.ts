@@ -4,6 +4,7 @@ import m0002 from './migrations/0002_token_service.sql'
 import m0003 from './migrations/0003_users_sessions_codes.sql'
 import m0004 from './migrations/0004_client_metadata.sql'
 import m0005 from './migrations/0005_rate_limit_sliding_window.sql'
+import m0006 from './migrations/0006_runtime_reads_migrations.sql'
 
 export const MIGRATIONS: readonly { readonly name: string; readonly sql: string }[] = [
   { name: '0001_schema_v1', sql: m0001 },
@@ -11,4 +12,5 @@ export const MIGRATIONS: readonly { readonly name: string; readonly sql: string 
   { name: '0003_users_sessions_codes', sql: m0003 },
   { name: '0004_client_metadata', sql: m0004 },
   { name: '0005_rate_limit_sliding_window', sql: m0005 },
+  { name: '0006_runtime_reads_migrations', sql: m0006 },
 ]

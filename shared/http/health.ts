@@ -1,7 +1,9 @@
 /**
  * Health and metrics, served by every process whatever its planes (DESIGN.md §1):
- * liveness says the process runs, readiness that it can reach PostgreSQL and is not draining.
+ * liveness says the process runs, readiness that it can reach PostgreSQL, that the schema is
+ * this release's, and that it is not draining.
  */
+import { MIGRATIONS } from '../db/migrations.gen.ts'
 import type { Runtime } from '../runtime.ts'
 import type { App } from './app.ts'
 
@@ -18,10 +20,10 @@ export function mountHealth(app: App, runtime: Runtime): void {
   app.get('/health/readiness', async (c) => {
     c.set('route', '/health/readiness')
     if (runtime.draining) return c.json({ status: 'draining' }, 503, NO_STORE)
-    const ok = await readiness()
-    return ok
+    const problem = await readiness()
+    return problem === undefined
       ? c.json({ status: 'ok' }, 200, NO_STORE)
-      : c.json({ status: 'unavailable', detail: 'The database does not answer.' }, 503, NO_STORE)
+      : c.json({ status: 'unavailable', detail: problem }, 503, NO_STORE)
   })
 
   app.get('/metrics', async (c) => {
@@ -35,23 +37,39 @@ export function mountHealth(app: App, runtime: Runtime): void {
 /**
  * A database check shared by concurrent probes; a success is remembered for
  * READINESS_CACHE_MS so probes and load balancers cannot turn into a query storm.
- * A failure is never remembered.
+ * A failure is never remembered. Until the schema has once been seen current (every migration
+ * this release embeds applied), the check asks for that instead of a bare ping: a process that
+ * does not migrate itself is not ready before the migration Job has run. Resolves to
+ * undefined when ready, else to what is wrong.
  */
-function readinessCheck(runtime: Runtime): () => Promise<boolean> {
+function readinessCheck(runtime: Runtime): () => Promise<string | undefined> {
   let okUntil = 0
-  let inFlight: Promise<boolean> | undefined
+  let schemaCurrent = false
+  let inFlight: Promise<string | undefined> | undefined
+  const names = MIGRATIONS.map((m) => m.name)
+  const check = async (): Promise<string | undefined> => {
+    if (schemaCurrent) {
+      await runtime.db.ping()
+      return undefined
+    }
+    const pending = await runtime.db.pendingMigrations(names)
+    if (pending.length > 0)
+      return `The database schema is behind this release (pending: ${pending.join(', ')}).`
+    schemaCurrent = true
+    return undefined
+  }
   return () => {
-    if (performance.now() < okUntil) return Promise.resolve(true)
-    inFlight ??= runtime.db
-      .ping()
+    if (performance.now() < okUntil) return Promise.resolve(undefined)
+    inFlight ??= check()
       .then(
-        () => {
-          okUntil = performance.now() + runtime.config.readinessCacheMs
-          return true
+        (problem) => {
+          if (problem === undefined) okUntil = performance.now() + runtime.config.readinessCacheMs
+          else runtime.log.warn({ problem }, 'not ready')
+          return problem
         },
         (err: unknown) => {
           runtime.log.warn({ err }, 'readiness check failed')
-          return false
+          return 'The database does not answer.'
         },
       )
       .finally(() => {

@@ -1,4 +1,7 @@
+import pg from 'pg'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { migrate } from '../../../shared/db/migrate.ts'
+import { MIGRATIONS } from '../../../shared/db/migrations.gen.ts'
 import { FIXTURE_ROUTES } from '../../fixtures/functions.ts'
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts'
 import { jsonOf } from '../../support/http.ts'
@@ -38,6 +41,35 @@ describe('GET /health/readiness', () => {
     const res = await down.app.request('/health/readiness')
     expect(res.status).toBe(503)
     expect(await jsonOf(res)).toEqual({ status: 'unavailable', detail: 'The database does not answer.' })
+  })
+
+  it('answers 503 until every migration of this release is applied (a Job migrates), then 200', async () => {
+    const empty = await createTestDatabase({ empty: true })
+    const fresh = await createTestRuntime({
+      db: empty,
+      env: { MIGRATE_ON_START: 'false', READINESS_CACHE_MS: '0', JOBS: 'false' },
+    })
+    const owner = new pg.Client({ connectionString: empty.ownerUrl })
+    await owner.connect()
+    try {
+      const before = await fresh.app.request('/health/readiness')
+      expect(before.status).toBe(503)
+      const names = MIGRATIONS.map((m) => m.name)
+      expect(await jsonOf(before)).toEqual({
+        status: 'unavailable',
+        detail: `The database schema is behind this release (pending: ${names.join(', ')}).`,
+      })
+      // All but the last applied: still behind.
+      await migrate(owner, MIGRATIONS.slice(0, -1))
+      expect((await fresh.app.request('/health/readiness')).status).toBe(503)
+      await migrate(owner)
+      expect((await fresh.app.request('/health/readiness')).status).toBe(200)
+      // Once current, the schema is not asked for again: a bare ping suffices.
+      await owner.query('REVOKE SELECT ON zenoauth_migrations FROM zenoauth_runtime')
+      expect((await fresh.app.request('/health/readiness')).status).toBe(200)
+    } finally {
+      await owner.end()
+    }
   })
 
   it('answers 503 while draining', async () => {
