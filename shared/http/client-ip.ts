@@ -38,6 +38,9 @@ function isTrusted(networks: BlockList, address: string): boolean {
   return family !== 0 && networks.check(plain, family === 6 ? 'ipv6' : 'ipv4')
 }
 
+// Never a string that is not an address: it would end up in rate-limit keys and audit rows.
+const valid = (address: string | undefined) => (address !== undefined && isIP(address) ? address : undefined)
+
 export function clientAddress(
   forwardedFor: string | undefined,
   socket: string | undefined,
@@ -48,9 +51,6 @@ export function clientAddress(
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
-  // Never a string that is not an address: it would end up in rate-limit keys and audit rows.
-  const valid = (address: string | undefined) =>
-    address !== undefined && isIP(address) ? address : undefined
   if (trust.kind === 'hops') {
     const address = forwarded[forwarded.length - trust.hops]
     return address === undefined ? socket : valid(address)
