@@ -31,9 +31,7 @@ export default defineFunction({
     const actor = {
       actorType: 'user' as const,
       actorId: live.user.id,
-      ip: ctx.request.ip,
-      userAgent: ctx.request.userAgent,
-      requestId: ctx.request.requestId,
+      ...ctx.request,
     }
     switch (body.action) {
       case 'end-session':

@@ -33,9 +33,7 @@ export default defineFunction({
       actorId: live.user.id,
       targetType: 'application',
       targetId: client.id,
-      ip: ctx.request.ip,
-      userAgent: ctx.request.userAgent,
-      requestId: ctx.request.requestId,
+      ...ctx.request,
     }
     if (body.decision === 'deny') {
       await ctx.db.transaction(async (q) => {

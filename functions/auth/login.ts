@@ -73,9 +73,7 @@ export default defineFunction({
         targetType: 'session',
         targetId: s!.id,
         result: 'success',
-        ip: ctx.request.ip,
-        userAgent: ctx.request.userAgent,
-        requestId: ctx.request.requestId,
+        ...ctx.request,
         details: { method: 'pwd', ...(interaction ? { client_id: interaction.client.clientId } : {}) },
       })
       if (interaction) await markInteractionAuthenticated(q, interaction.pending.id, s!.id)

@@ -71,9 +71,7 @@ export default defineFunction({
         const actor = {
           actorType: 'user' as const,
           actorId: live.user.id,
-          ip: ctx.request.ip,
-          userAgent: ctx.request.userAgent,
-          requestId: ctx.request.requestId,
+          ...ctx.request,
         }
         await endUserSessions(q, org.id, live.user.id, actor, live.session.id)
         await insertAuditEvent(q, org.id, {

@@ -51,9 +51,7 @@ export async function authorizeAdmin(
     audit: {
       actorType: subjectIsClient ? 'client' : 'user',
       actorId: claims.sub,
-      ip: ctx.request.ip,
-      userAgent: ctx.request.userAgent,
-      requestId: ctx.request.requestId,
+      ...ctx.request,
     },
   }
 }

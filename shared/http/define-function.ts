@@ -17,7 +17,7 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 
 export interface RequestMeta {
   readonly requestId: string
-  /** The client's address, after TRUST_PROXY_HOPS; undefined for in-process requests. */
+  /** The client's address, after TRUST_PROXY_HOPS or TRUSTED_PROXY_CIDRS; undefined for in-process requests. */
   readonly ip: string | undefined
   readonly userAgent: string | undefined
 }

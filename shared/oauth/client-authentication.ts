@@ -98,9 +98,7 @@ export async function authenticateClient(
         actorId: body.client_id ?? null,
         action: 'client.authentication_failed',
         result: 'failure',
-        ip: ctx.request.ip,
-        userAgent: ctx.request.userAgent,
-        requestId: ctx.request.requestId,
+        ...ctx.request,
         details: { reason: err.message },
       })
     }

@@ -20,9 +20,7 @@ type Ctx = HandlerContext<unknown, unknown, unknown>
 const actorOf = (ctx: Ctx, clientId: string | null) => ({
   actorType: clientId ? ('client' as const) : ('anonymous' as const),
   actorId: clientId,
-  ip: ctx.request.ip,
-  userAgent: ctx.request.userAgent,
-  requestId: ctx.request.requestId,
+  ...ctx.request,
 })
 
 export async function registerClient(

@@ -40,11 +40,6 @@ export async function checkCredentials(ctx: Ctx, email: string, password: string
   const policy = policyOf(ctx.org)
   const normalized = normalizeEmail(email)
   const emailDigest = digestOf(normalized)
-  const audit = {
-    ip: ctx.request.ip,
-    userAgent: ctx.request.userAgent,
-    requestId: ctx.request.requestId,
-  }
 
   const gate = await ctx.db.transaction(
     async (q) => {
@@ -63,7 +58,7 @@ export async function checkCredentials(ctx: Ctx, email: string, password: string
       if (ipLimited || accountLimited) {
         // Batched, like other high-volume events: a flood of refused attempts is one insert a second.
         ctx.runtime.audit.record(ctx.org.id, {
-          ...audit,
+          ...ctx.request,
           actorType: 'anonymous',
           action: 'user.login_rate_limited',
           result: 'failure',
@@ -112,7 +107,7 @@ export async function checkCredentials(ctx: Ctx, email: string, password: string
       })
       const reason = matches && user && !user.isActive ? 'account disabled' : 'invalid credentials'
       await insertAuditEvent(q, ctx.org.id, {
-        ...audit,
+        ...ctx.request,
         actorType: 'anonymous',
         action: 'user.login_failed',
         targetType: user ? 'user' : null,
@@ -122,7 +117,7 @@ export async function checkCredentials(ctx: Ctx, email: string, password: string
       })
       if (failure.lockedUntil) {
         await insertAuditEvent(q, ctx.org.id, {
-          ...audit,
+          ...ctx.request,
           actorType: 'system',
           action: 'user.login_locked',
           targetType: user ? 'user' : null,

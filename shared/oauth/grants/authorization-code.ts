@@ -56,9 +56,7 @@ export async function authorizationCodeGrant(
         actorId: client.clientId,
         action: 'authorization_code.replayed',
         result: 'failure',
-        ip: ctx.request.ip,
-        userAgent: ctx.request.userAgent,
-        requestId: ctx.request.requestId,
+        ...ctx.request,
         details: {
           revoked_access_token: consumed.accessTokenJti,
           revoked_refresh_family: consumed.refreshFamilyId,

@@ -35,9 +35,7 @@ export async function clientCredentialsGrant(
     targetType: 'access_token',
     targetId: claims.jti,
     result: 'success',
-    ip: ctx.request.ip,
-    userAgent: ctx.request.userAgent,
-    requestId: ctx.request.requestId,
+    ...ctx.request,
     details: { grant_type: 'client_credentials', scope: claims.scope ?? '', aud: claims.aud },
   })
   return {

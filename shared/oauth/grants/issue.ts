@@ -99,9 +99,7 @@ export async function issueUserTokens(
     targetType: 'access_token',
     targetId: claims.jti,
     result: 'success',
-    ip: ctx.request.ip,
-    userAgent: ctx.request.userAgent,
-    requestId: ctx.request.requestId,
+    ...ctx.request,
     details: { grant_type: grantType, sub: grant.userId, scope: claims.scope ?? '', aud: claims.aud },
   })
   return {

@@ -47,9 +47,7 @@ export async function refreshTokenGrant(
         targetType: 'refresh_token_family',
         targetId: family.id,
         result: 'failure',
-        ip: ctx.request.ip,
-        userAgent: ctx.request.userAgent,
-        requestId: ctx.request.requestId,
+        ...ctx.request,
         details: { user_id: family.userId },
       })
       return { error: 'the refresh token was already used; its grant is revoked' }
