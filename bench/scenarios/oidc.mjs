@@ -4,6 +4,7 @@
  * code flow for a user who has a session, and refresh-token rotation.
  */
 import path from 'node:path'
+import { adminApi, basic, FORM as form, json } from '../lib/http.mjs'
 import { compileTs } from '../lib/load-ts.mjs'
 
 const TARGETS = {
@@ -18,15 +19,6 @@ const REDIRECT = 'https://rp.bench.test/callback'
 // RFC 7636 Appendix B.
 const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'
 const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'
-
-const basic = (id, secret) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`
-const form = { 'content-type': 'application/x-www-form-urlencoded' }
-
-async function json(res) {
-  const body = await res.json()
-  if (!res.ok) throw new Error(`${res.status} ${JSON.stringify(body)}`)
-  return body
-}
 
 /** Runs `task` over `items`, `width` at a time. */
 async function inBatches(items, width, task) {
@@ -45,20 +37,7 @@ export const oidc = {
     const rows = []
     const row = (metric, value, target, pass) => rows.push({ scenario: 'oidc', metric, value, target, pass })
     try {
-      const admin = h.bootstrap.admin_client
-      const { access_token: adminToken } = await json(
-        await fetch(`${base}/oauth/token`, {
-          method: 'POST',
-          headers: { ...form, authorization: basic(admin.client_id, admin.client_secret) },
-          body: 'grant_type=client_credentials',
-        }),
-      )
-      const api = (method, p, body) =>
-        fetch(`${base}${p}`, {
-          method,
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
-          body: body && JSON.stringify(body),
-        }).then(json)
+      const api = await adminApi(base, h.bootstrap.admin_client)
       // The per-family refresh limit (60/min) stops a stolen token being replayed in a loop;
       // the benchmark's chains refresh thousands of times a minute, so it is lifted here.
       await api('PATCH', '/api/v1/organization', { settings: { refresh_per_family_per_minute: 1_000_000 } })

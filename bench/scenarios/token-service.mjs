@@ -2,6 +2,8 @@
  * The token service on one server core: client credentials, introspection (verification
  * cache warm and cold), JWKS and discovery; resident memory under that load.
  */
+import { adminApi, basic, FORM as form, json } from '../lib/http.mjs'
+
 const TARGETS = {
   token: { rps: 6000, p99: 15 },
   introspection: { rps: 8000, p99: 10 },
@@ -9,41 +11,19 @@ const TARGETS = {
   rssMb: 160,
 }
 
-const basic = (id, secret) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`
-
-async function json(res) {
-  const body = await res.json()
-  if (!res.ok) throw new Error(`${res.status} ${JSON.stringify(body)}`)
-  return body
-}
-
 export const tokenService = {
   name: 'token-service',
   async run(h) {
     const server = await h.startServer({})
     const base = h.baseUrl
-    const form = { 'content-type': 'application/x-www-form-urlencoded' }
     try {
-      const admin = h.bootstrap.admin_client
-      const { access_token: adminToken } = await json(
-        await fetch(`${base}/oauth/token`, {
-          method: 'POST',
-          headers: { ...form, authorization: basic(admin.client_id, admin.client_secret) },
-          body: 'grant_type=client_credentials',
-        }),
-      )
-      const app = await json(
-        await fetch(`${base}/api/v1/applications`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
-          body: JSON.stringify({
-            name: 'bench service',
-            type: 'service',
-            allowed_scopes: ['orders:read'],
-            allowed_audiences: ['https://orders.example.com'],
-          }),
-        }),
-      )
+      const api = await adminApi(base, h.bootstrap.admin_client)
+      const app = await api('POST', '/api/v1/applications', {
+        name: 'bench service',
+        type: 'service',
+        allowed_scopes: ['orders:read'],
+        allowed_audiences: ['https://orders.example.com'],
+      })
       const auth = basic(app.client_id, app.client_secret)
       const tokenBody = 'grant_type=client_credentials'
       const issue = async () =>

@@ -1,0 +1,33 @@
+/** HTTP helpers the benchmark scenarios share. */
+
+export const FORM = { 'content-type': 'application/x-www-form-urlencoded' }
+
+export const basic = (id, secret) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`
+
+/** The body of a JSON response; a non-2xx status throws with the body. */
+export async function json(res) {
+  const body = await res.json()
+  if (!res.ok) throw new Error(`${res.status} ${JSON.stringify(body)}`)
+  return body
+}
+
+/**
+ * The admin API as the bootstrap client: `api(method, path, body)` resolves to the JSON answer.
+ * @param {string} base the server's URL
+ * @param {{ client_id: string, client_secret: string }} admin
+ */
+export async function adminApi(base, admin) {
+  const { access_token: token } = await json(
+    await fetch(`${base}/oauth/token`, {
+      method: 'POST',
+      headers: { ...FORM, authorization: basic(admin.client_id, admin.client_secret) },
+      body: 'grant_type=client_credentials',
+    }),
+  )
+  return (method, path, body) =>
+    fetch(`${base}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: body && JSON.stringify(body),
+    }).then(json)
+}
