@@ -44,9 +44,7 @@ export default defineFunction({
         targetType: 'access_token',
         targetId: claims.jti,
         result: 'success',
-        ip: request.ip,
-        userAgent: request.userAgent,
-        requestId: request.requestId,
+        ...request,
       })
     })
     return c.body(null, 200, NO_STORE)
