@@ -53,7 +53,10 @@ export async function createHarness({ root, scratch, quick }) {
   const artifact = path.join(root, 'dist/zenoauth.mjs')
   let embedded
   let superuserUrl = process.env.DATABASE_URL
-  const { startEmbeddedPostgres, ensureRuntimeRoles } = await importTs(root, 'shared/db/embedded.ts')
+  const { startEmbeddedPostgres, ensureRuntimeRoles, withDatabase } = await importTs(
+    root,
+    'shared/db/embedded.ts',
+  )
   if (!superuserUrl) {
     embedded = await startEmbeddedPostgres({ dataDir: path.join(scratch, 'db') })
     superuserUrl = embedded.ownerUrl('postgres')
@@ -248,14 +251,4 @@ export function pinPostgres(dataDir, core) {
   const children = execFileSync('pgrep', ['-P', postmaster], { encoding: 'utf8' }).split('\n').filter(Boolean)
   for (const pid of [postmaster, ...children])
     execFileSync('taskset', ['-a', '-p', '-c', String(core), pid], { stdio: 'ignore' })
-}
-
-function withDatabase(url, database, user) {
-  const u = new URL(url)
-  u.pathname = `/${database}`
-  if (user) {
-    u.username = user.name
-    u.password = encodeURIComponent(user.password)
-  }
-  return u.href
 }

@@ -2,8 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, inject } from 'vitest'
-import { APP_ROLE } from '../../shared/db/embedded.ts'
-import { withDatabase } from './urls.ts'
+import { APP_ROLE, withDatabase } from '../../shared/db/embedded.ts'
 
 export interface TestDatabase {
   readonly name: string

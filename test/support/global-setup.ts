@@ -9,9 +9,13 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
 import type { TestProject } from 'vitest/node'
-import { type EmbeddedPostgres, ensureRuntimeRoles, startEmbeddedPostgres } from '../../shared/db/embedded.ts'
+import {
+  type EmbeddedPostgres,
+  ensureRuntimeRoles,
+  startEmbeddedPostgres,
+  withDatabase,
+} from '../../shared/db/embedded.ts'
 import { migrate } from '../../shared/db/migrate.ts'
-import { withDatabase } from './urls.ts'
 
 export const TEMPLATE_DATABASE = 'zenoauth_test_template'
 
