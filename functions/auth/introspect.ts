@@ -2,6 +2,7 @@
 import * as z from 'zod'
 import { defineFunction } from '../../shared/http/define-function.ts'
 import { invalidClient } from '../../shared/http/errors.ts'
+import { jsonReply } from '../../shared/http/reply.ts'
 import { verifyAccessToken } from '../../shared/oauth/access-token.ts'
 import { ClientAuthFields } from '../../shared/oauth/client-auth-schema.ts'
 import { authenticateClient } from '../../shared/oauth/client-authentication.ts'
@@ -18,7 +19,7 @@ export default defineFunction({
   method: 'POST',
   path: '/oauth/introspect',
   body: IntrospectionRequest,
-  handler: async (c, ctx) => {
+  handler: async (_c, ctx) => {
     const { body, org, runtime } = ctx
     const client = await authenticateClient(ctx, ctx.header('authorization'), body, [
       `${org.issuer}/oauth/introspect`,
@@ -28,7 +29,7 @@ export default defineFunction({
     if (client.type === 'public') throw invalidClient('public clients cannot introspect tokens')
     // §2.2: expired, revoked, malformed, foreign and unknown tokens are all just inactive.
     const claims = await verifyAccessToken(runtime, org, body.token)
-    return c.json(
+    return jsonReply(
       claims ? { active: true, ...claims, token_type: 'Bearer' } : { active: false },
       200,
       NO_STORE,

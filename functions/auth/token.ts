@@ -32,7 +32,7 @@ export default defineFunction({
   method: 'POST',
   path: '/oauth/token',
   body: TokenRequest,
-  handler: async (c, ctx) => {
+  handler: async (_c, ctx) => {
     const { body, org } = ctx
     const grant = GRANTS[body.grant_type as keyof typeof GRANTS]
     if (!grant)
@@ -42,6 +42,6 @@ export default defineFunction({
     if (!client.grantTypes.includes(body.grant_type)) {
       throw new OAuthError('unauthorized_client', `this client may not use the ${body.grant_type} grant`)
     }
-    return tokenResponse(c, await grant(ctx, client, body))
+    return tokenResponse(await grant(ctx, client, body))
   },
 })

@@ -11,10 +11,11 @@ import { clientAddress, type ProxyTrust } from './client-ip.ts'
 import { publicCors } from './cors.ts'
 import type { HandlerContext, HttpMethod, RequestMeta, RouteEntry } from './define-function.ts'
 import { methodNotAllowed, notFound } from './errors.ts'
-import { requestHeader } from './headers.ts'
+import { lateResponseHeader, requestHeader, responseHeaders } from './headers.ts'
 import { mountHealth } from './health.ts'
 import { openApiDocument } from './openapi.ts'
 import { decodeBody, decodeParameters, readBody, validate } from './parse-request.ts'
+import { reply } from './reply.ts'
 import {
   dialectOfPath,
   type ErrorDialect,
@@ -78,13 +79,12 @@ export function createApp(runtime: Runtime, routes: readonly RouteEntry[]): App 
     })
   }
 
-  app.notFound((c) => respond(c, errorParts(notFound(), 'problem')))
+  app.notFound(() => respond(errorParts(notFound(), 'problem')))
   app.onError((err, c) =>
     respond(
-      c,
       errorParts(
         toHttpError(err, () => requestLog(runtime, c)),
-        c.var.dialect ?? 'problem',
+        c.get('dialect') ?? 'problem',
       ),
     ),
   )
@@ -103,14 +103,15 @@ function requestContext(runtime: Runtime) {
       ip: clientIp(c, config.proxyTrust),
       userAgent: requestHeader(c, 'user-agent'),
     })
-    // Prepared headers: every response built through `c` carries them.
-    c.header('x-request-id', requestId)
+    const finish = responseHeaders(c, { 'x-request-id': requestId })
     await next()
+    finish()
     // Draining may have begun while this request ran: its connection must not be reused.
-    if (runtime.draining) c.res.headers.set('connection', 'close')
+    if (runtime.draining) lateResponseHeader(c, 'connection', 'close')
     const seconds = (performance.now() - started) / 1000
-    const route = c.var.route ?? 'unmatched'
-    const plane = c.var.plane ?? 'none'
+    // c.get, not c.var: Hono builds a new object from its variables on every c.var.
+    const route = c.get('route') ?? 'unmatched'
+    const plane = c.get('plane') ?? 'none'
     metrics.observe(route, plane, c.req.method, c.res.status, seconds)
     if (config.accessLog) {
       // The path only: query strings can carry codes and tokens.
@@ -131,24 +132,26 @@ function requestContext(runtime: Runtime) {
 
 /** A logger bound to the request id. Made on demand: most requests never log. */
 function requestLog(runtime: Runtime, c: Context<AppEnv>): Logger {
-  return runtime.log.child({ requestId: c.var.requestId })
+  return runtime.log.child({ requestId: c.get('requestId') })
 }
 
-/** An error's response, built through `c` so it carries the prepared headers. */
-function respond(c: Context, error: ErrorParts): Response {
-  return c.newResponse(error.body, error.status as 500, error.headers)
+/** An error's response. */
+function respond(error: ErrorParts): Response {
+  return reply(error.body, error.status, error.headers)
 }
 
 function invokeFunction(runtime: Runtime, entry: RouteEntry) {
   const { fn } = entry
   const dialect = fn.errors ?? dialectOfPath(fn.path)
   const bodyType = fn.bodyType ?? (dialect === 'oauth' ? 'form' : 'json')
+  // Hono decodes every parameter on each c.req.param(); most paths have none.
+  const hasParams = fn.path.includes(':')
   return async (c: Context<AppEnv>) => {
     c.set('dialect', dialect)
     c.set('route', fn.path)
     c.set('plane', entry.plane)
     const org = await runtime.organizations.resolve(requestHeader(c, 'host'))
-    let params: unknown = c.req.param()
+    let params: unknown = hasParams ? c.req.param() : {}
     if (fn.params) {
       const parsed = fn.params.safeParse(params)
       if (!parsed.success) throw notFound()
@@ -183,7 +186,7 @@ function invokeFunction(runtime: Runtime, entry: RouteEntry) {
         log ??= requestLog(runtime, c)
         return log
       },
-      request: c.var.request,
+      request: c.get('request'),
       header: (name) => requestHeader(c, name),
     }
     return fn.handler(c, ctx as never)

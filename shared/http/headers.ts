@@ -1,5 +1,10 @@
-/** Request headers without building an undici Headers object per request. */
+/** Request and response headers without building an undici Headers object per request. */
 import type { Context } from 'hono'
+
+interface NodeBindings {
+  incoming?: { headers: Record<string, string | string[] | undefined> }
+  outgoing?: { setHeader(name: string, value: string): unknown }
+}
 
 /**
  * A request header by lower-case name. Under @hono/node-server it reads the headers Node has
@@ -8,10 +13,35 @@ import type { Context } from 'hono'
  * Request's own headers.
  */
 export function requestHeader(c: Context, name: string): string | undefined {
-  const incoming = (
-    c.env as { incoming?: { headers: Record<string, string | string[] | undefined> } } | undefined
-  )?.incoming
+  const incoming = (c.env as NodeBindings | undefined)?.incoming
   if (!incoming) return c.req.header(name)
   const value = incoming.headers[name]
   return Array.isArray(value) ? value.join(', ') : value
 }
+
+/**
+ * Headers every response to this request carries, whatever answers it (handler, error,
+ * not-found). Under @hono/node-server they are set on Node's response, which merges them
+ * into the handler's response when it is written (the handler's own headers win); in
+ * process (app.request, `invoke`) they are set on the response once `next()` has produced
+ * it. Call before `next()`; returns what to call after it.
+ */
+export function responseHeaders(c: Context, headers: Readonly<Record<string, string>>): () => void {
+  const outgoing = (c.env as NodeBindings | undefined)?.outgoing
+  if (outgoing) {
+    for (const name in headers) outgoing.setHeader(name, headers[name]!)
+    return noop
+  }
+  return () => {
+    for (const name in headers) if (!c.res.headers.has(name)) c.res.headers.set(name, headers[name]!)
+  }
+}
+
+/** A header set on the response being answered, after `next()` (see responseHeaders). */
+export function lateResponseHeader(c: Context, name: string, value: string): void {
+  const outgoing = (c.env as NodeBindings | undefined)?.outgoing
+  if (outgoing) outgoing.setHeader(name, value)
+  else c.res.headers.set(name, value)
+}
+
+function noop(): void {}

@@ -6,6 +6,7 @@
 import { MIGRATIONS } from '../db/migrations.gen.ts'
 import type { Runtime } from '../runtime.ts'
 import type { App } from './app.ts'
+import { jsonReply, reply } from './reply.ts'
 
 const NO_STORE = { 'cache-control': 'no-store' }
 
@@ -14,23 +15,23 @@ export function mountHealth(app: App, runtime: Runtime): void {
 
   app.get('/health/liveness', (c) => {
     c.set('route', '/health/liveness')
-    return c.json({ status: 'ok' }, 200, NO_STORE)
+    return jsonReply({ status: 'ok' }, 200, NO_STORE)
   })
 
   app.get('/health/readiness', async (c) => {
     c.set('route', '/health/readiness')
-    if (runtime.draining) return c.json({ status: 'draining' }, 503, NO_STORE)
+    if (runtime.draining) return jsonReply({ status: 'draining' }, 503, NO_STORE)
     const problem = await readiness()
     return problem === undefined
-      ? c.json({ status: 'ok' }, 200, NO_STORE)
-      : c.json({ status: 'unavailable', detail: problem }, 503, NO_STORE)
+      ? jsonReply({ status: 'ok' }, 200, NO_STORE)
+      : jsonReply({ status: 'unavailable', detail: problem }, 503, NO_STORE)
   })
 
   app.get('/metrics', async (c) => {
     c.set('route', '/metrics')
     runtime.metrics.collectProcessMetrics()
     const body = await runtime.metrics.registry.metrics()
-    return c.body(body, 200, { 'content-type': runtime.metrics.registry.contentType, ...NO_STORE })
+    return reply(body, 200, { 'content-type': runtime.metrics.registry.contentType, ...NO_STORE })
   })
 }
 

@@ -3,8 +3,8 @@
  * and their verification for introspection and for the admin API. Verified tokens are kept
  * in a bounded cache; expiry, the deny list and the client's status are checked on every use.
  */
-import { randomBytes } from 'node:crypto'
 import { decodeCompact, signCompact, verifyCompact } from '../crypto/jws.ts'
+import { randomIdentifier } from '../crypto/random.ts'
 import { SIGNING_ALGS, type SigningAlg } from '../keys/generate.ts'
 import type { Runtime } from '../runtime.ts'
 import type { Organization } from '../tenancy.ts'
@@ -37,7 +37,7 @@ export interface IssueInput {
 
 /** A fresh access token identifier (jti): 128 random bits. */
 export function newAccessTokenId(): string {
-  return randomBytes(16).toString('base64url')
+  return randomIdentifier(16)
 }
 
 /** The algorithm an organization signs access tokens with (settings; EdDSA by default). */

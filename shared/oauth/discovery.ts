@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto'
 import type { Context } from 'hono'
 import { requestHeader } from '../http/headers.ts'
+import { reply } from '../http/reply.ts'
 import { SIGNING_ALGS } from '../keys/generate.ts'
 import { CLAIMS_SUPPORTED, STANDARD_SCOPES } from '../oidc/claims.ts'
 import type { Organization } from '../tenancy.ts'
@@ -82,6 +83,6 @@ export function metadataResponse(
     docs.set(name, doc)
   }
   const headers = { 'cache-control': 'public, max-age=300', etag: doc.etag }
-  if (requestHeader(c, 'if-none-match') === doc.etag) return c.body(null, 304, headers)
-  return c.body(doc.body, 200, { ...headers, 'content-type': 'application/json' })
+  if (requestHeader(c, 'if-none-match') === doc.etag) return reply(null, 304, headers)
+  return reply(doc.body, 200, { ...headers, 'content-type': 'application/json' })
 }

@@ -1,0 +1,150 @@
+/**
+ * The headers every response carries (request id, CORS on the public endpoints) arrive the
+ * same whether the app answers over Node's HTTP server, where they are set on Node's
+ * response and merged when it is written, or in process (app.request, `invoke`), where they
+ * are added to the Response; each exactly once, beside the handler's own.
+ */
+import { request as httpRequest } from 'node:http'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freePort } from '../../../shared/db/embedded.ts'
+import { type RunningServer, startServer } from '../../../shared/http/server.ts'
+import { basic, createTenant, form, type Tenant } from '../../support/oauth.ts'
+import { createTestRuntime, type TestRuntime } from '../../support/runtime.ts'
+
+interface Answer {
+  status: number
+  /** Lower-case name → every value sent under it. */
+  headers: Map<string, string[]>
+  body: string
+}
+
+let t: TestRuntime
+let tenant: Tenant
+let server: RunningServer
+let port: number
+
+beforeAll(async () => {
+  port = await freePort()
+  t = await createTestRuntime({ env: { PORT: String(port), HOST: '127.0.0.1' } })
+  tenant = await createTenant(t, 'acme')
+  server = await startServer(t.runtime, t.app)
+})
+afterAll(() => server?.shutdown())
+
+/** Over Node's HTTP server, with the raw header lines (so a duplicate would show). */
+function overNode(method: string, path: string, headers: Record<string, string>, body?: string) {
+  return new Promise<Answer>((resolve, reject) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port, method, path, headers: { host: tenant.host, ...headers } },
+      (res) => {
+        const all = new Map<string, string[]>()
+        for (let i = 0; i < res.rawHeaders.length; i += 2) {
+          const name = res.rawHeaders[i]!.toLowerCase()
+          all.set(name, [...(all.get(name) ?? []), res.rawHeaders[i + 1]!])
+        }
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (d: string) => {
+          text += d
+        })
+        res.on('end', () => resolve({ status: res.statusCode!, headers: all, body: text }))
+      },
+    )
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+async function inProcess(method: string, path: string, headers: Record<string, string>, body?: string) {
+  const res = await t.app.request(path, {
+    method,
+    headers: { host: tenant.host, ...headers },
+    ...(body === undefined ? {} : { body }),
+  })
+  const all = new Map<string, string[]>()
+  for (const [name, value] of res.headers) all.set(name, [value])
+  return { status: res.status, headers: all, body: await res.text() } satisfies Answer
+}
+
+// What the transport adds by itself, not the app.
+const TRANSPORT = new Set(['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'])
+const appHeaders = (a: Answer) =>
+  Object.fromEntries(
+    [...a.headers].filter(([name]) => !TRANSPORT.has(name)).sort(([x], [y]) => (x < y ? -1 : 1)),
+  )
+
+describe('response headers', () => {
+  const ORIGIN = 'https://spa.example.com'
+  const token = () => {
+    const { admin_client: c } = tenant.bootstrap
+    return {
+      headers: {
+        origin: ORIGIN,
+        'x-request-id': 'req-token-1',
+        authorization: basic(c.client_id, c.client_secret),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: form({ grant_type: 'client_credentials' }),
+    }
+  }
+
+  it('a token response carries the request id, CORS and no-store, each once, over Node and in process', async () => {
+    const { headers, body } = token()
+    const node = await overNode('POST', '/oauth/token', headers, body)
+    const local = await inProcess('POST', '/oauth/token', headers, body)
+    for (const answer of [node, local]) {
+      expect(answer.status).toBe(200)
+      expect(appHeaders(answer)).toEqual({
+        'access-control-allow-origin': ['*'],
+        'access-control-expose-headers': ['www-authenticate, retry-after, x-request-id'],
+        'cache-control': ['no-store'],
+        'content-type': ['application/json'],
+        pragma: ['no-cache'],
+        'x-request-id': ['req-token-1'],
+      })
+      expect(JSON.parse(answer.body).token_type).toBe('Bearer')
+    }
+    expect(node.headers.get('content-length')).toEqual([String(Buffer.byteLength(node.body))])
+  })
+
+  it('an OAuth error keeps its WWW-Authenticate beside the shared headers', async () => {
+    const { headers, body } = token()
+    const wrong = { ...headers, authorization: basic(tenant.bootstrap.admin_client.client_id, 'wrong') }
+    const node = await overNode('POST', '/oauth/token', wrong, body)
+    const local = await inProcess('POST', '/oauth/token', wrong, body)
+    expect(appHeaders(node)).toEqual(appHeaders(local))
+    expect(node.status).toBe(401)
+    expect(node.headers.get('www-authenticate')?.[0]).toMatch(/^Basic /)
+    expect(node.headers.get('x-request-id')).toEqual(['req-token-1'])
+    expect(JSON.parse(node.body).error).toBe('invalid_client')
+  })
+
+  it('an unknown path and the metadata carry the request id; only the public endpoints carry CORS', async () => {
+    const missing = await overNode('GET', '/no/such/path', { origin: ORIGIN })
+    expect(missing.status).toBe(404)
+    expect(missing.headers.get('content-type')).toEqual(['application/problem+json'])
+    expect(missing.headers.get('x-request-id')?.[0]).toMatch(/^[0-9a-f-]{36}$/)
+    expect(missing.headers.has('access-control-allow-origin')).toBe(false)
+
+    for (const path of ['/.well-known/jwks.json', '/.well-known/openid-configuration']) {
+      const node = await overNode('GET', path, { origin: ORIGIN, 'x-request-id': 'req-meta' })
+      const local = await inProcess('GET', path, { origin: ORIGIN, 'x-request-id': 'req-meta' })
+      expect(appHeaders(node)).toEqual(appHeaders(local))
+      expect(node.status).toBe(200)
+      expect(node.headers.get('cache-control')).toEqual(['public, max-age=300'])
+      expect(node.headers.get('access-control-allow-origin')).toEqual(['*'])
+      expect(node.headers.get('x-request-id')).toEqual(['req-meta'])
+      expect(node.body).toBe(local.body)
+    }
+  })
+
+  it('a preflight is answered with the CORS headers and the request id only', async () => {
+    const ask = { origin: ORIGIN, 'access-control-request-method': 'POST', 'x-request-id': 'req-pre' }
+    const node = await overNode('OPTIONS', '/oauth/token', ask)
+    expect(node.status).toBe(204)
+    expect(node.headers.get('access-control-allow-methods')).toEqual(['GET, POST'])
+    expect(node.headers.get('access-control-allow-origin')).toEqual(['*'])
+    expect(node.headers.get('x-request-id')).toEqual(['req-pre'])
+    expect(node.body).toBe('')
+  })
+})
