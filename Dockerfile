@@ -23,13 +23,12 @@ FROM gcr.io/distroless/nodejs${NODE_MAJOR}-debian12:nonroot AS runtime
 WORKDIR /app
 COPY --from=build --chown=0:0 /src/dist/zenoauth.mjs /src/dist/zenoauth.cjs /src/dist/zenoauth.cjs.map /src/dist/routes.json /app/dist/
 COPY --from=build --chown=0:0 /addons/node_modules/@node-rs /app/node_modules/@node-rs
-# V8's code cache must come from this very Node binary and the flags it runs with
-# (package.json zenoauth.nodeFlags): made here, at build time, so a cold start skips parsing
-# the bundle. Exec form: the image has no shell.
+# V8's code cache must come from this very Node binary: made here, at build time, so a cold
+# start skips parsing the bundle. Exec form: the image has no shell.
 USER 0:0
-RUN ["/nodejs/bin/node", "--max-semi-space-size=1", "/app/dist/zenoauth.mjs", "--write-code-cache"]
+RUN ["/nodejs/bin/node", "/app/dist/zenoauth.mjs", "--write-code-cache"]
 USER 10001:10001
 ENV NODE_ENV=production PORT=8080
 EXPOSE 8080
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=1", "/app/dist/zenoauth.mjs"]
+ENTRYPOINT ["/nodejs/bin/node", "/app/dist/zenoauth.mjs"]
 CMD ["serve"]

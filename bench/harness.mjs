@@ -7,7 +7,6 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, tmpdir } from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
-import { NODE_FLAGS } from '../build.mjs'
 import { importTs } from './lib/load-ts.mjs'
 
 const HAS_TASKSET = (() => {
@@ -85,11 +84,11 @@ export async function createHarness({ root, scratch, quick }) {
     PORT: String(publicPort),
     LOG_LEVEL: 'warn',
   }
-  execFileSync(process.execPath, [...NODE_FLAGS, artifact, 'migrate'], { env: baseEnv, stdio: 'pipe' })
+  execFileSync(process.execPath, [artifact, 'migrate'], { env: baseEnv, stdio: 'pipe' })
   const bootstrap = JSON.parse(
     execFileSync(
       process.execPath,
-      [...NODE_FLAGS, artifact, 'bootstrap', '--org', 'bench', '--admin-email', 'admin@bench.test', '--json'],
+      [artifact, 'bootstrap', '--org', 'bench', '--admin-email', 'admin@bench.test', '--json'],
       {
         env: baseEnv,
         encoding: 'utf8',
@@ -122,7 +121,7 @@ export async function createHarness({ root, scratch, quick }) {
       } = {},
     ) {
       const started = performance.now()
-      const command = [process.execPath, ...NODE_FLAGS, ...nodeArgs, artifact, ...args]
+      const command = [process.execPath, ...nodeArgs, artifact, ...args]
       const argv = pin ? pinned(0, command) : command
       const child = spawn(argv[0], argv.slice(1), {
         env: { ...baseEnv, MIGRATE_ON_START: 'false', ...env },

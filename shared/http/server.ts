@@ -22,14 +22,7 @@ export function startServer(runtime: Runtime, app: App): Promise<RunningServer> 
       { fetch: app.fetch, port: config.port, hostname: config.host, autoCleanupIncoming: false },
       (info: AddressInfo) => {
         log.info(
-          {
-            port: info.port,
-            host: config.host,
-            startupMs: Math.round(performance.now()),
-            // Whether V8 took the artifact's code cache (dist/zenoauth.mjs says); `rejected`
-            // means this process runs under other V8 flags than the cache was made with.
-            codeCache: (globalThis as Record<symbol, unknown>)[Symbol.for('zenoauth.codeCache')] ?? 'absent',
-          },
+          { port: info.port, host: config.host, startupMs: Math.round(performance.now()) },
           'listening',
         )
         // After the first requests can be answered, not before (cold start).

@@ -210,13 +210,3 @@ export default defineFunction({ plane: 'auth', method: 'GET', path: PATH, handle
     expect(r.stderr).toContain('shared/db/migrations/0003_gap.sql: expected number 0002')
   })
 })
-
-describe("the artifact's Node flags", () => {
-  it('npm start runs the artifact with them (the Dockerfile is checked in test/deploy)', () => {
-    const pkg = JSON.parse(readFileSync(path.join(import.meta.dirname, '../../package.json'), 'utf8'))
-    expect(pkg.zenoauth.nodeFlags.length).toBeGreaterThan(0)
-    expect(pkg.scripts.start).toBe(
-      `node build.mjs && node ${pkg.zenoauth.nodeFlags.join(' ')} dist/zenoauth.mjs start`,
-    )
-  })
-})

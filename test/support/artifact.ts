@@ -2,10 +2,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import path from 'node:path'
 import { inject } from 'vitest'
-import packageJson from '../../package.json'
-
-/** The Node flags the artifact runs with wherever it is started (package.json zenoauth.nodeFlags). */
-export const NODE_FLAGS: readonly string[] = packageJson.zenoauth.nodeFlags
 
 export interface Finished {
   readonly code: number | null
@@ -39,9 +35,8 @@ export function startArtifact(
   args: string[],
   env: Record<string, string | undefined>,
   cwd?: string,
-  nodeFlags: readonly string[] = NODE_FLAGS,
 ): Running {
-  const child = spawn(process.execPath, [...nodeFlags, artifactPath(), ...args], {
+  const child = spawn(process.execPath, [artifactPath(), ...args], {
     env: cleanEnv(env),
     cwd,
     stdio: ['pipe', 'pipe', 'pipe'],
