@@ -320,6 +320,14 @@ function compile() {
   return new Script(readFileSync(file, 'utf8'), { filename: file, cachedData })
 }
 const script = compile()
+// For the start-up log. V8 rejects a cache made by another Node or under other V8 flags.
+globalThis[Symbol.for('zenoauth.codeCache')] = writeCache
+  ? 'writing'
+  : script.cachedDataRejected === false
+    ? 'accepted'
+    : script.cachedDataRejected
+      ? 'rejected'
+      : 'absent'
 const bundle = new Module(file)
 bundle.filename = file
 bundle.paths = Module._nodeModulePaths(path.dirname(file))

@@ -22,7 +22,15 @@ export function startServer(runtime: Runtime, app: App): Promise<RunningServer> 
       { fetch: app.fetch, port: config.port, hostname: config.host, autoCleanupIncoming: false },
       (info: AddressInfo) => {
         log.info(
-          { port: info.port, host: config.host, startupMs: Math.round(performance.now()) },
+          {
+            port: info.port,
+            host: config.host,
+            startupMs: Math.round(performance.now()),
+            // Whether V8 took the artifact's code cache (dist/zenoauth.mjs records it).
+            // `rejected`: a V8 flag (NODE_OPTIONS=--max-old-space-size=…, say) or another Node
+            // binary than the cache was made with, and a cold start ~130 ms slower (README).
+            codeCache: (globalThis as Record<symbol, unknown>)[Symbol.for('zenoauth.codeCache')] ?? 'absent',
+          },
           'listening',
         )
         // After the first requests can be answered, not before (cold start).

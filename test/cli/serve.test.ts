@@ -43,10 +43,45 @@ describe('zenoauth serve', () => {
       level: 'info',
     })
     expect(records.find((r) => r.msg === 'stopped')).toMatchObject({ forced: false })
+    // V8 took the code cache the build made with this Node.
+    expect(records.find((r) => r.msg === 'listening')).toMatchObject({ codeCache: 'accepted' })
     expect(
       await db.sql(
         "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'zenoauth-pim'",
       ),
     ).toEqual([{ n: 0 }])
+  })
+
+  it('says so when a V8 flag makes V8 reject its code cache', async () => {
+    const db = await createTestDatabase({ empty: true })
+    const port = await freePort()
+    const run = startArtifact(
+      ['serve'],
+      {
+        DATABASE_URL: db.appUrl,
+        DATABASE_MIGRATION_URL: db.ownerUrl,
+        MASTER_KEY: TEST_MASTER_KEY,
+        PUBLIC_URL: `http://127.0.0.1:${port}`,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        PLANES: 'pim',
+      },
+      undefined,
+      // What a platform team might set through NODE_OPTIONS.
+      ['--max-old-space-size=96'],
+    )
+    try {
+      await waitForStatus(`http://127.0.0.1:${port}/health/readiness`)
+    } finally {
+      run.child.kill('SIGTERM')
+    }
+    const done = await run.exited
+    expect(done.code).toBe(0)
+    const listening = done.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((r) => r.msg === 'listening')
+    expect(listening).toMatchObject({ codeCache: 'rejected' })
   })
 })

@@ -35,8 +35,9 @@ export function startArtifact(
   args: string[],
   env: Record<string, string | undefined>,
   cwd?: string,
+  nodeFlags: readonly string[] = [],
 ): Running {
-  const child = spawn(process.execPath, [artifactPath(), ...args], {
+  const child = spawn(process.execPath, [...nodeFlags, artifactPath(), ...args], {
     env: cleanEnv(env),
     cwd,
     stdio: ['pipe', 'pipe', 'pipe'],
