@@ -41,6 +41,23 @@ export async function freePort() {
   })
 }
 
+/** CPU seconds a process has used, user and system, all threads (Linux /proc; 100 ticks/s). */
+export function cpuSecondsOf(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/**
+ * Runs `work` and measures how busy process `pid` kept its core meanwhile (0-1): whether the
+ * server, or the load core, is what limits a figure.
+ */
+export async function withBusy(pid, work) {
+  const cpu = cpuSecondsOf(pid)
+  const started = performance.now()
+  const result = await work()
+  return { ...result, serverBusy: (cpuSecondsOf(pid) - cpu) / ((performance.now() - started) / 1000) }
+}
+
 /** Resident set size of a process in bytes (Linux /proc). */
 export function rssOf(pid) {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8')
@@ -164,7 +181,8 @@ export async function createHarness({ root, scratch, quick }) {
     /**
      * Runs autocannon as its own process on core 1, after a 2 s warm-up whose figures are
      * dropped (V8 has not optimised the hot path yet); resolves to the measured run's JSON,
-     * with `maxRssBytes` of `samplePid` sampled every 100 ms during it.
+     * with `maxRssBytes` of `samplePid` sampled every 100 ms during it and how busy it kept
+     * its core (`serverBusy`, 0-1).
      */
     async autocannon(options, samplePid) {
       await runAutocannon(root, { ...options, duration: 2 })
@@ -175,7 +193,8 @@ export async function createHarness({ root, scratch, quick }) {
           }, 100)
         : undefined
       try {
-        return { ...(await runAutocannon(root, { duration: quick ? 3 : 10, ...options })), maxRssBytes }
+        const run = () => runAutocannon(root, { duration: quick ? 3 : 10, ...options })
+        return { ...(samplePid ? await withBusy(samplePid, run) : await run()), maxRssBytes }
       } finally {
         clearInterval(timer)
       }
@@ -184,15 +203,18 @@ export async function createHarness({ root, scratch, quick }) {
     /**
      * Runs the multi-request flow generator (bench/lib/flows.mjs) on core 1 against this
      * server; `warmup` seconds first (default 2), then `duration` (10, or 3 with --quick).
+     * With `samplePid`, the result says how busy that process kept its core (`serverBusy`).
      */
-    async flows(spec) {
+    async flows(spec, samplePid) {
       const file = path.join(tmpdir(), `zenoauth-flows-${process.pid}-${Date.now()}-${Math.random()}.json`)
       writeFileSync(
         file,
         JSON.stringify({ base: harness.baseUrl, warmup: 2, duration: quick ? 3 : 10, ...spec }),
       )
       try {
-        return await runJson(pinned(1, [process.execPath, path.join(root, 'bench/lib/flows.mjs'), file]))
+        const run = () => runJson(pinned(1, [process.execPath, path.join(root, 'bench/lib/flows.mjs'), file]))
+        // Over the warm-up too: the load is the same throughout.
+        return samplePid ? await withBusy(samplePid, run) : await run()
       } finally {
         rmSync(file, { force: true })
       }

@@ -43,7 +43,7 @@ export const tokenService = {
         const rps = Math.round(r.requests.p50)
         rows.push({
           scenario: 'token service',
-          metric: `${metric} (p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, non-2xx ${r.non2xx + r.errors})`,
+          metric: `${metric} (p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, non-2xx ${r.non2xx + r.errors}${r.serverBusy === undefined ? '' : `; server core ${Math.round(r.serverBusy * 100)} % busy`})`,
           value: `${rps} req/s`,
           target: target ? `≥ ${target.rps}/s${target.p99 ? `, p99 ≤ ${target.p99} ms` : ''}` : undefined,
           pass: target ? rps >= target.rps && (!target.p99 || r.latency.p99 <= target.p99) : undefined,
@@ -60,13 +60,16 @@ export const tokenService = {
         server.pid,
       )
       row('POST /oauth/token, client_credentials, 50 connections', raw.clientCredentials, TARGETS.token)
-      raw.clientCredentials10 = await h.autocannon({
-        url: `${base}/oauth/token`,
-        method: 'POST',
-        headers: { ...form, authorization: auth },
-        body: tokenBody,
-        connections: 10,
-      })
+      raw.clientCredentials10 = await h.autocannon(
+        {
+          url: `${base}/oauth/token`,
+          method: 'POST',
+          headers: { ...form, authorization: auth },
+          body: tokenBody,
+          connections: 10,
+        },
+        server.pid,
+      )
       row('POST /oauth/token, client_credentials, 10 connections', raw.clientCredentials10)
 
       const introspect = (token) => `token=${encodeURIComponent(token)}`
