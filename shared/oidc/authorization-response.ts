@@ -5,6 +5,7 @@
  */
 import type { Context } from 'hono'
 import { html, raw } from 'hono/html'
+import { reply } from '../http/reply.ts'
 import { AUTO_SUBMIT_SCRIPT, page } from '../pages/layout.ts'
 import type { ResponseMode } from './authorization-request.ts'
 
@@ -28,7 +29,9 @@ ${values.map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}
   }
   const url = new URL(target.redirectUri)
   for (const [k, v] of values) url.searchParams.append(k, v)
-  return c.body(null, 303, {
+  // An empty text body, not null: @hono/node-server writes a text body straight to the socket,
+  // where a null one would first become an undici Response to be read back.
+  return reply('', 303, {
     location: url.href,
     'cache-control': 'no-store',
     'referrer-policy': 'no-referrer',
