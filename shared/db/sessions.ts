@@ -1,5 +1,6 @@
 /** SQL for browser sessions. */
 import type { Queryable } from './database.ts'
+import { prefixedUserColumns, type User, userOfPrefixed } from './users.ts'
 
 export interface Session {
   readonly id: string
@@ -75,24 +76,30 @@ export async function insertSession(
  * The live session with this cookie digest (not ended, inside both timeouts), extending its
  * idle timeout when it was last seen more than a minute ago (one write a minute at most).
  */
-export async function findLiveSession(
-  q: Queryable,
-  tokenDigest: Buffer,
-  idleSeconds: number,
-): Promise<Session | undefined> {
-  const { rows } = await q.query<SessionRecord>(
-    `WITH found AS (
+const LIVE_SESSION_WITH_USER = `WITH found AS (
        SELECT * FROM sessions
         WHERE token_digest = $1 AND ended_at IS NULL AND expires_at > now() AND idle_expires_at > now()
      ), touched AS (
        UPDATE sessions s SET last_seen_at = now(), idle_expires_at = least(s.expires_at, now() + make_interval(secs => $2))
          FROM found WHERE s.id = found.id AND found.last_seen_at < now() - interval '1 minute'
        RETURNING s.*
+     ), live AS (
+       SELECT * FROM touched UNION ALL SELECT * FROM found WHERE NOT EXISTS (SELECT 1 FROM touched)
      )
-     SELECT * FROM touched UNION ALL SELECT * FROM found WHERE NOT EXISTS (SELECT 1 FROM touched)`,
-    [tokenDigest, idleSeconds],
-  )
-  return rows[0] && toSession(rows[0])
+     SELECT live.*, ${prefixedUserColumns('u')} FROM live LEFT JOIN users u ON u.id = live.user_id`
+
+export async function findLiveSession(
+  q: Queryable,
+  tokenDigest: Buffer,
+  idleSeconds: number,
+): Promise<{ session: Session; user: User | undefined } | undefined> {
+  // With its user, in the same round trip: every authorization with a session needs both.
+  const { rows } = await q.query<SessionRecord & Record<string, unknown>>(LIVE_SESSION_WITH_USER, [
+    tokenDigest,
+    idleSeconds,
+  ])
+  const row = rows[0]
+  return row && { session: toSession(row), user: userOfPrefixed(row) }
 }
 
 /** Re-authentication in an existing session (prompt=login, max_age): a new auth_time. */

@@ -77,6 +77,36 @@ interface UserRecord {
   updated_at: Date
 }
 
+const USER_COLUMNS = [
+  'id',
+  'organization_id',
+  'email',
+  'email_verified',
+  'password_hash',
+  'name',
+  'given_name',
+  'family_name',
+  'phone_number',
+  'phone_number_verified',
+  'locale',
+  'profile',
+  'is_active',
+  'password_changed_at',
+  'created_at',
+  'updated_at',
+] as const satisfies readonly (keyof UserRecord)[]
+
+/** The users columns of `alias` as `u_<column>`, for a statement that joins a user in. */
+export function prefixedUserColumns(alias: string): string {
+  return USER_COLUMNS.map((c) => `${alias}.${c} AS u_${c}`).join(', ')
+}
+
+/** The user of a row selected with prefixedUserColumns; undefined when the join found none. */
+export function userOfPrefixed(row: Readonly<Record<string, unknown>>): User | undefined {
+  if (row.u_id == null) return undefined
+  return toUser(Object.fromEntries(USER_COLUMNS.map((c) => [c, row[`u_${c}`]])) as unknown as UserRecord)
+}
+
 const toUser = (r: UserRecord): User => ({
   id: r.id,
   organizationId: r.organization_id,

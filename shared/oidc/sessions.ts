@@ -9,7 +9,7 @@ import { type AuditEvent, insertAuditEvent } from '../db/audit.ts'
 import type { Queryable } from '../db/database.ts'
 import { revokeSessionFamilies } from '../db/refresh-tokens.ts'
 import { endSessions, findLiveSession, insertSession, type Session } from '../db/sessions.ts'
-import { findUserById, type User } from '../db/users.ts'
+import type { User } from '../db/users.ts'
 import { clearCookie, readCookie, writeCookie } from '../http/cookies.ts'
 import type { HandlerContext } from '../http/define-function.ts'
 import { policyOf } from './policy.ts'
@@ -34,10 +34,8 @@ export async function currentSession(c: Context, ctx: Ctx): Promise<LiveSession 
 export async function sessionOf(q: Queryable, c: Context, ctx: Ctx): Promise<LiveSession | undefined> {
   const token = readCookie(c, ctx.org, SESSION_COOKIE)
   if (!token || token.length > 100) return undefined
-  const session = await findLiveSession(q, digestOf(token), policyOf(ctx.org).sessionIdleSeconds)
-  if (!session) return undefined
-  const user = await findUserById(q, session.userId)
-  return user?.isActive ? { session, user } : undefined
+  const live = await findLiveSession(q, digestOf(token), policyOf(ctx.org).sessionIdleSeconds)
+  return live?.user?.isActive ? { session: live.session, user: live.user } : undefined
 }
 
 /** Starts a session for a user who just authenticated, in the caller's transaction. */
