@@ -201,12 +201,19 @@ export type ConsumedCode =
  * active. A code used before is reported with what its first use issued, so the caller can
  * revoke that.
  */
-export async function consumeAuthorizationCode(q: Queryable, codeDigest: Buffer): Promise<ConsumedCode> {
+export async function consumeAuthorizationCode(
+  q: Queryable,
+  codeDigest: Buffer,
+  issuing: { readonly jti: string; readonly expiresAt: Date },
+): Promise<ConsumedCode> {
+  // The access token about to be issued under the code is recorded as it is consumed (one
+  // statement): a second use then revokes it. clearCodeIssuance takes it back when the
+  // exchange is refused after all.
   const { rows } = await q.query<CodeRecord & { user_active: boolean | null }>(
-    `UPDATE authorization_codes c SET consumed_at = now()
+    `UPDATE authorization_codes c SET consumed_at = now(), issued_access_token_jti = $2, issued_access_token_expires_at = $3
       WHERE code_digest = $1 AND consumed_at IS NULL AND expires_at > now()
       RETURNING c.*, (SELECT is_active FROM users WHERE id = c.user_id) AS user_active`,
-    [codeDigest],
+    [codeDigest, issuing.jti, issuing.expiresAt],
   )
   if (rows[0]) return { state: 'fresh', code: toCode(rows[0]), userActive: rows[0].user_active === true }
   const used = await q.query<CodeRecord>(
@@ -223,15 +230,12 @@ export async function consumeAuthorizationCode(q: Queryable, codeDigest: Buffer)
   }
 }
 
-export async function recordCodeIssuance(
-  q: Queryable,
-  codeDigest: Buffer,
-  issued: { jti: string; expiresAt: Date; refreshFamilyId: string | null },
-): Promise<void> {
+/** A consumed code's exchange was refused: nothing was issued under it after all. */
+export async function clearCodeIssuance(q: Queryable, codeDigest: Buffer): Promise<void> {
   await q.query(
-    `UPDATE authorization_codes SET issued_access_token_jti = $2, issued_access_token_expires_at = $3, issued_refresh_family_id = $4
-      WHERE code_digest = $1`,
-    [codeDigest, issued.jti, issued.expiresAt, issued.refreshFamilyId],
+    `UPDATE authorization_codes SET issued_access_token_jti = NULL, issued_access_token_expires_at = NULL,
+       issued_refresh_family_id = NULL WHERE code_digest = $1`,
+    [codeDigest],
   )
 }
 

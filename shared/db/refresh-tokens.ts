@@ -43,15 +43,33 @@ const toFamily = (r: FamilyRecord): RefreshFamily => ({
   expiresAt: r.expires_at,
 })
 
-export async function insertRefreshFamily(
+/**
+ * A new family with its first token in one statement; with `codeDigest`, the authorization
+ * code it was issued under records the family (a second use of the code revokes it).
+ */
+export async function insertRefreshFamilyWithToken(
   q: Queryable,
   organizationId: string,
-  f: Omit<RefreshFamily, 'id' | 'expiresAt'> & { absoluteSeconds: number },
+  f: Omit<RefreshFamily, 'id' | 'expiresAt'> & {
+    absoluteSeconds: number
+    idleSeconds: number
+    tokenDigest: Buffer
+    codeDigest?: Buffer
+  },
 ): Promise<string> {
   const { rows } = await q.query<{ id: string }>(
-    `INSERT INTO refresh_token_families (organization_id, client_id, user_id, session_id, scope, resource,
-       authorization_details, auth_time, amr, acr, expires_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + make_interval(secs => $11)) RETURNING id`,
+    `WITH family AS (
+       INSERT INTO refresh_token_families (organization_id, client_id, user_id, session_id, scope, resource,
+         authorization_details, auth_time, amr, acr, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + make_interval(secs => $11))
+       RETURNING id, expires_at
+     ), token AS (
+       INSERT INTO refresh_tokens (token_digest, organization_id, family_id, idle_expires_at)
+       SELECT $12, $1, family.id, least(family.expires_at, now() + make_interval(secs => $13)) FROM family
+     ), code AS (
+       UPDATE authorization_codes SET issued_refresh_family_id = family.id FROM family WHERE code_digest = $14
+     )
+     SELECT id FROM family`,
     [
       organizationId,
       f.clientId,
@@ -64,6 +82,9 @@ export async function insertRefreshFamily(
       f.amr,
       f.acr,
       f.absoluteSeconds,
+      f.tokenDigest,
+      f.idleSeconds,
+      f.codeDigest ?? null,
     ],
   )
   return rows[0]!.id

@@ -123,6 +123,25 @@ describe('authorization code flow (OIDC Basic OP)', () => {
     expect((await jsonOf(refresh)).error).toBe('invalid_grant')
   })
 
+  it('spends a code on a refused exchange; its replay then names nothing as revoked', async () => {
+    const b = browser()
+    const { url, verifier } = authorizeUrl({ scope: 'openid offline_access' })
+    const done = await signIn(b, await b.visit(url), 'alice@acme.test', PASSWORD)
+    const wrong = await exchange(codeOf(done), pkce().verifier)
+    expect(wrong).toEqual({
+      status: 400,
+      body: { error: 'invalid_grant', error_description: 'code_verifier does not match the code_challenge' },
+    })
+    // One try per code: the right verifier comes too late.
+    const late = await exchange(codeOf(done), verifier)
+    expect(late.body.error_description).toBe('the authorization code was already used')
+    const [event] = await t.db.sql<{ details: Record<string, unknown> }>(
+      `SELECT details FROM audit_events WHERE action = 'authorization_code.replayed'
+        ORDER BY occurred_at DESC LIMIT 1`,
+    )
+    expect(event?.details).toEqual({ revoked_access_token: null, revoked_refresh_family: null })
+  })
+
   it('shows an error page, and never redirects, for a registered redirect URI with text appended', async () => {
     const res = await browser().get(authorizeUrl({ redirect_uri: `${REDIRECT}x` }).url)
     expect(res.status).toBe(400)

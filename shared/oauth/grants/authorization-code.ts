@@ -5,8 +5,8 @@ import { digestOf } from '../../crypto/random.ts'
 import { insertAuditEvent } from '../../db/audit.ts'
 import {
   type AuthorizationCode,
+  clearCodeIssuance,
   consumeAuthorizationCode,
-  recordCodeIssuance,
 } from '../../db/authorization.ts'
 import { revokeRefreshFamily } from '../../db/refresh-tokens.ts'
 import { insertRevokedAccessToken } from '../../db/revocations.ts'
@@ -40,7 +40,10 @@ export async function authorizationCodeGrant(
   const jti = newAccessTokenId()
   const issuedAt = Math.floor(Date.now() / 1000)
   const outcome = await ctx.db.transaction(async (q) => {
-    const consumed = await consumeAuthorizationCode(q, codeDigest)
+    const consumed = await consumeAuthorizationCode(q, codeDigest, {
+      jti,
+      expiresAt: new Date((issuedAt + client.accessTokenTtl) * 1000),
+    })
     if (consumed.state === 'unknown')
       return { error: invalidGrant('the authorization code is invalid or expired') }
     if (consumed.state === 'replayed') {
@@ -66,9 +69,14 @@ export async function authorizationCodeGrant(
     }
     // Refusals below are returned, not thrown: the code stays consumed (one try per code).
     const code = consumed.code
-    const refused = checkBinding(code, client, params)
-    if (refused) return { error: refused }
-    if (!consumed.userActive) return { error: invalidGrant('the user is no longer active') }
+    const refused =
+      checkBinding(code, client, params) ??
+      (consumed.userActive ? undefined : invalidGrant('the user is no longer active'))
+    if (refused) {
+      // Nothing is issued under the code after all.
+      await clearCodeIssuance(q, codeDigest)
+      return { error: refused }
+    }
     const requested = params.resource?.length ? params.resource : (code.resource ?? undefined)
     const grant: Grant = {
       userId: code.userId,
@@ -82,13 +90,8 @@ export async function authorizationCodeGrant(
       nonce: code.nonce,
     }
     const refresh = wantsRefreshToken(client, code.scope)
-      ? await startRefreshFamily(q, ctx, client, grant, code.resource)
+      ? await startRefreshFamily(q, ctx, client, grant, code.resource, codeDigest)
       : undefined
-    await recordCodeIssuance(q, codeDigest, {
-      jti,
-      expiresAt: new Date((issuedAt + client.accessTokenTtl) * 1000),
-      refreshFamilyId: refresh?.familyId ?? null,
-    })
     return { grant, refresh }
   })
   if (outcome.error) throw outcome.error

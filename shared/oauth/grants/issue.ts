@@ -4,7 +4,7 @@
  */
 import { digestOf, randomToken } from '../../crypto/random.ts'
 import type { Queryable } from '../../db/database.ts'
-import { insertRefreshFamily, insertRefreshToken } from '../../db/refresh-tokens.ts'
+import { insertRefreshFamilyWithToken } from '../../db/refresh-tokens.ts'
 import type { HandlerContext } from '../../http/define-function.ts'
 import { issueIdToken } from '../../oidc/id-token.ts'
 import { policyOf } from '../../oidc/policy.ts'
@@ -32,15 +32,20 @@ export function wantsRefreshToken(client: Client, scope: readonly string[]): boo
   return client.refreshTokenPolicy === 'always' || scope.includes('offline_access')
 }
 
-/** A new refresh-token family with its first token, in the caller's transaction. */
+/**
+ * A new refresh-token family with its first token, in the caller's transaction, recorded on
+ * the authorization code it is issued under.
+ */
 export async function startRefreshFamily(
   q: Queryable,
   ctx: Ctx,
   client: Client,
   grant: Grant,
   resource: readonly string[] | null,
+  codeDigest: Buffer,
 ): Promise<{ token: string; familyId: string }> {
-  const familyId = await insertRefreshFamily(q, ctx.org.id, {
+  const token = randomToken()
+  const familyId = await insertRefreshFamilyWithToken(q, ctx.org.id, {
     clientId: client.clientId,
     userId: grant.userId,
     sessionId: grant.sessionId,
@@ -51,9 +56,10 @@ export async function startRefreshFamily(
     amr: grant.amr,
     acr: grant.acr,
     absoluteSeconds: client.refreshTokenAbsoluteTtl,
+    idleSeconds: client.refreshTokenIdleTtl,
+    tokenDigest: digestOf(token),
+    codeDigest,
   })
-  const token = randomToken()
-  await insertRefreshToken(q, ctx.org.id, familyId, digestOf(token), client.refreshTokenIdleTtl)
   return { token, familyId }
 }
 
