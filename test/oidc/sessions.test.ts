@@ -258,6 +258,53 @@ describe('refresh tokens', () => {
     expect(narrower.scope).toBe('openid')
   })
 
+  it('narrow the resources on request, never widen them, and stay usable after a refused request', async () => {
+    const apis = await tenant.createApplication({
+      name: 'APIs',
+      type: 'confidential',
+      redirect_uris: [REDIRECT],
+      allowed_scopes: ['openid', 'offline_access'],
+      allowed_audiences: ['https://a.example.com', 'https://b.example.com', 'https://c.example.com'],
+      first_party: true,
+    })
+    const { b } = await signedIn()
+    const resources = ['https://a.example.com', 'https://b.example.com']
+      .map((r) => `&resource=${encodeURIComponent(r)}`)
+      .join('')
+    const url = authorize(`${resources}&scope=${encodeURIComponent('openid offline_access')}`)
+      .replace('&scope=openid', '')
+      .replace(`client_id=${app.client_id}`, `client_id=${apis.client_id}`)
+    const code = (await b.visit(url)).external!.searchParams.get('code')!
+    const auth = { authorization: basic(apis.client_id, apis.client_secret) }
+    const first = await jsonOf(
+      await tenant.post(
+        '/oauth/token',
+        {
+          grant_type: 'authorization_code',
+          code,
+          redirect_uri: REDIRECT,
+          code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk',
+        },
+        auth,
+      ),
+    )
+    const again = (extra: Record<string, string>) =>
+      tenant.post(
+        '/oauth/token',
+        { grant_type: 'refresh_token', refresh_token: first.refresh_token, ...extra },
+        auth,
+      )
+    const wider = await again({ resource: 'https://c.example.com' })
+    expect(await jsonOf(wider)).toEqual({
+      error: 'invalid_target',
+      error_description: 'resource was not part of the original grant',
+    })
+    const narrower = await jsonOf(await again({ resource: 'https://b.example.com' }))
+    const { payload } = await tenant.verify(narrower.access_token, 'at+jwt')
+    expect([payload.aud].flat()).toEqual(['https://b.example.com'])
+    expect(narrower.refresh_token).toBeTruthy()
+  })
+
   it('expire when idle, and are bound to their client', async () => {
     const { b } = await signedIn()
     const rt = (await tokens(b)).refresh_token

@@ -5,7 +5,7 @@
 import { digestOf, randomToken } from '../../crypto/random.ts'
 import { insertAuditEvent } from '../../db/audit.ts'
 import { hitRateLimit } from '../../db/rate-limits.ts'
-import { consumeRefreshToken, insertRefreshToken, revokeRefreshFamily } from '../../db/refresh-tokens.ts'
+import { consumeRefreshToken, revokeRefreshFamily } from '../../db/refresh-tokens.ts'
 import type { HandlerContext } from '../../http/define-function.ts'
 import { OAuthError, rateLimited } from '../../http/errors.ts'
 import { policyOf } from '../../oidc/policy.ts'
@@ -32,10 +32,16 @@ export async function refreshTokenGrant(
   const digest = digestOf(params.refresh_token)
   const perMinute = policyOf(ctx.org).refreshPerFamilyPerMinute
   const next = randomToken()
-  // One transaction, so a refresh costs one BEGIN/COMMIT. Whatever is thrown in it rolls
-  // back the consume too: the token stays usable.
+  // One transaction, so a refresh costs one BEGIN/COMMIT, and the consume stores the successor
+  // in the same statement. Whatever is thrown in it rolls back the consume and the successor
+  // too: the token stays usable.
   const outcome = await ctx.db.transaction(async (q) => {
-    const lookup = await consumeRefreshToken(q, digest, client.clientId)
+    const lookup = await consumeRefreshToken(q, digest, client.clientId, {
+      nextDigest: digestOf(next),
+      idleSeconds: client.refreshTokenIdleTtl,
+      scope: requestedScope,
+      resource: params.resource ?? [],
+    })
     if (lookup.state === 'invalid') return { error: 'the refresh token is invalid, expired or revoked' }
     const family = lookup.family
     if (lookup.state === 'reused') {
@@ -70,7 +76,8 @@ export async function refreshTokenGrant(
       await revokeRefreshFamily(q, family.id, 'user inactive')
       return { error: 'the user is no longer active' }
     }
-    await insertRefreshToken(q, ctx.org.id, family.id, digestOf(next), client.refreshTokenIdleTtl)
+    // The checks above are the statement's conditions for storing the successor.
+    if (!lookup.rotated) throw new Error('refresh token successor not stored despite passing every check')
     return { family }
   })
   // Outside the transaction, so a revocation above is committed, not rolled back with the error.
