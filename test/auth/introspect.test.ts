@@ -56,6 +56,15 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
     expect(second).toEqual(first)
   })
 
+  it('does not take a cached token for another that shares its header and signature', async () => {
+    const token = await tokenOf(service)
+    expect((await jsonOf(await introspect(token))).active).toBe(true)
+    const [header, payload, signature] = token.split('.')
+    const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString())
+    const altered = Buffer.from(JSON.stringify({ ...claims, scope: 'everything' })).toString('base64url')
+    expect(await jsonOf(await introspect(`${header}.${altered}.${signature}`))).toEqual({ active: false })
+  })
+
   it('answers active: false for an expired token', async () => {
     const token = await tokenOf(service)
     expect((await jsonOf(await introspect(token))).active).toBe(true)
