@@ -6,5 +6,12 @@ export default defineFunction({
   plane: 'auth',
   method: 'GET',
   path: '/.well-known/oauth-authorization-server',
-  handler: (c, { org }) => metadataResponse(c, org, 'oauth-authorization-server', serverMetadata),
+  handler: async (c, { org, runtime }) =>
+    metadataResponse(
+      c,
+      org,
+      'oauth-authorization-server',
+      serverMetadata,
+      await runtime.clients.authorizationDetailsTypes(org.id),
+    ),
 })

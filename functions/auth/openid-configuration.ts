@@ -6,5 +6,12 @@ export default defineFunction({
   plane: 'auth',
   method: 'GET',
   path: '/.well-known/openid-configuration',
-  handler: (c, { org }) => metadataResponse(c, org, 'openid-configuration', openIdMetadata),
+  handler: async (c, { org, runtime }) =>
+    metadataResponse(
+      c,
+      org,
+      'openid-configuration',
+      openIdMetadata,
+      await runtime.clients.authorizationDetailsTypes(org.id),
+    ),
 })

@@ -157,6 +157,14 @@ export interface SecretDigest {
   readonly expiresAt: Date | null
 }
 
+/** The authorization_details types (RFC 9396) at least one of the organization's applications accepts. */
+export async function listAuthorizationDetailsTypes(q: Queryable): Promise<string[]> {
+  const { rows } = await q.query<{ type: string }>(
+    'SELECT DISTINCT t AS type FROM applications, unnest(authorization_details_types) AS t ORDER BY t',
+  )
+  return rows.map((r) => r.type)
+}
+
 /** An application by client_id, with its secrets still valid (current and in grace). */
 export async function findApplicationByClientId(
   q: Queryable,

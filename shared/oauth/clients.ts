@@ -3,7 +3,12 @@
  * token endpoint authenticates without the database. A change NOTIFYs and drops the entry.
  */
 import { TtlCache } from '../cache/ttl-cache.ts'
-import { type Application, findApplicationByClientId, type SecretDigest } from '../db/applications.ts'
+import {
+  type Application,
+  findApplicationByClientId,
+  listAuthorizationDetailsTypes,
+  type SecretDigest,
+} from '../db/applications.ts'
 import type { Database } from '../db/database.ts'
 
 export interface Client extends Application {
@@ -13,11 +18,21 @@ export interface Client extends Application {
 export class ClientDirectory {
   // Unknown client_ids are cached too (as undefined), bounded, so guessing them costs no queries.
   private readonly cache: TtlCache<string, Client | undefined>
+  // Per organization: what its discovery metadata advertises (RFC 9396 §10).
+  private readonly detailTypes: TtlCache<string, readonly string[]>
   private readonly db: Database
 
   constructor(db: Database, ttlMs: number) {
     this.db = db
     this.cache = new TtlCache({ ttlMs, maxEntries: 20_000 })
+    this.detailTypes = new TtlCache({ ttlMs, maxEntries: 10_000 })
+  }
+
+  /** The authorization_details types at least one of the organization's applications accepts. */
+  authorizationDetailsTypes(organizationId: string): Promise<readonly string[]> {
+    return this.detailTypes.get(organizationId, () =>
+      this.db.inOrganization(organizationId, listAuthorizationDetailsTypes),
+    )
   }
 
   /** The client, or undefined for an unknown client_id or one of another organization. */
@@ -33,9 +48,11 @@ export class ClientDirectory {
   invalidate(organizationId: string, clientId?: string): void {
     if (clientId) this.cache.delete(`${organizationId} ${clientId}`)
     else this.cache.deleteWhere((key) => key.startsWith(`${organizationId} `))
+    this.detailTypes.delete(organizationId)
   }
 
   clear(): void {
     this.cache.clear()
+    this.detailTypes.clear()
   }
 }

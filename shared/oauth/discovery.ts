@@ -59,27 +59,36 @@ export function openIdMetadata(org: Organization): Record<string, unknown> {
   }
 }
 
-const rendered = new WeakMap<Organization, Map<string, { body: string; etag: string }>>()
+const rendered = new WeakMap<Organization, Map<string, { types: string; body: string; etag: string }>>()
 
 /**
- * A metadata document, serialized once per cached organization, with an ETag; answers 304
- * to a matching If-None-Match.
+ * A metadata document, serialized once per cached organization (and set of authorization
+ * details types), with an ETag; answers 304 to a matching If-None-Match.
+ * `authorizationDetailsTypes`: what the organization's applications accept (RFC 9396 §10),
+ * advertised when there is any.
  */
 export function metadataResponse(
   c: Context,
   org: Organization,
   name: string,
-  build: (org: Organization) => unknown,
+  build: (org: Organization) => Record<string, unknown>,
+  authorizationDetailsTypes: readonly string[],
 ): Response {
   let docs = rendered.get(org)
   if (!docs) {
     docs = new Map()
     rendered.set(org, docs)
   }
+  const types = authorizationDetailsTypes.join(' ')
   let doc = docs.get(name)
-  if (!doc) {
-    const body = JSON.stringify(build(org))
-    doc = { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` }
+  if (doc?.types !== types) {
+    const body = JSON.stringify({
+      ...build(org),
+      ...(authorizationDetailsTypes.length
+        ? { authorization_details_types_supported: [...authorizationDetailsTypes] }
+        : {}),
+    })
+    doc = { types, body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` }
     docs.set(name, doc)
   }
   const headers = { 'cache-control': 'public, max-age=300', etag: doc.etag }

@@ -82,6 +82,28 @@ describe.each(['/.well-known/oauth-authorization-server', '/.well-known/openid-c
       expect(again.status).toBe(304)
       expect(await again.text()).toBe('')
     })
+
+    it("advertises the authorization details types its applications accept, and no other organization's (RFC 9396 §10)", async () => {
+      const types = async (host: string) =>
+        (await jsonOf(await get(path, host))).authorization_details_types_supported
+      const before = await get(path, globex.host)
+      expect((await jsonOf(before)).authorization_details_types_supported).toBeUndefined()
+      const created = await globex.createApplication({
+        name: `Payments ${path}`,
+        type: 'confidential',
+        redirect_uris: ['https://pay.example.com/cb'],
+        allowed_scopes: ['openid'],
+        authorization_details_types: ['payment_initiation', 'account_information'],
+      })
+      expect(await types(globex.host)).toEqual(['account_information', 'payment_initiation'])
+      expect(await types(main.host)).toBeUndefined()
+      // A changed document has a new ETag: a cached copy is not confirmed as current.
+      const after = await get(path, globex.host, { 'if-none-match': before.headers.get('etag')! })
+      expect(after.status).toBe(200)
+      const removed = await globex.admin('DELETE', `/api/v1/applications/${created.id}`)
+      expect(removed.status).toBe(204)
+      expect(await types(globex.host)).toBeUndefined()
+    })
   },
 )
 
