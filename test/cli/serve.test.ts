@@ -1,22 +1,25 @@
 import { describe, expect, it } from 'vitest'
 import { freePort } from '../../shared/db/embedded.ts'
-import { startArtifact, waitForStatus } from '../support/artifact.ts'
-import { createTestDatabase } from '../support/database.ts'
+import { logRecords, startArtifact, waitForStatus } from '../support/artifact.ts'
+import { createTestDatabase, type TestDatabase } from '../support/database.ts'
 import { TEST_MASTER_KEY } from '../support/runtime.ts'
+
+/** `serve` of the pim plane on `port`, migrating `db` at start-up. */
+const serveEnv = (db: TestDatabase, port: number) => ({
+  DATABASE_URL: db.appUrl,
+  DATABASE_MIGRATION_URL: db.ownerUrl,
+  MASTER_KEY: TEST_MASTER_KEY,
+  PUBLIC_URL: `http://127.0.0.1:${port}`,
+  PORT: String(port),
+  HOST: '127.0.0.1',
+  PLANES: 'pim',
+})
 
 describe('zenoauth serve', () => {
   it('migrates, serves, logs JSON with request ids, and on SIGTERM drains, closes the pool and exits 0', async () => {
     const db = await createTestDatabase({ empty: true })
     const port = await freePort()
-    const run = startArtifact(['serve'], {
-      DATABASE_URL: db.appUrl,
-      DATABASE_MIGRATION_URL: db.ownerUrl,
-      MASTER_KEY: TEST_MASTER_KEY,
-      PUBLIC_URL: `http://127.0.0.1:${port}`,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PLANES: 'pim',
-    })
+    const run = startArtifact(['serve'], serveEnv(db, port))
     try {
       await waitForStatus(`http://127.0.0.1:${port}/health/readiness`)
       const res = await fetch(`http://127.0.0.1:${port}/health/liveness`, {
@@ -28,10 +31,7 @@ describe('zenoauth serve', () => {
     }
     const done = await run.exited
     expect(done.code).toBe(0)
-    const records = done.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
+    const records = logRecords(done.stdout)
     const messages = records.map((r) => r.msg)
     expect(messages).toEqual(
       expect.arrayContaining(['migrations applied', 'listening', 'shutting down', 'stopped']),
@@ -55,21 +55,8 @@ describe('zenoauth serve', () => {
   it('says so when a V8 flag makes V8 reject its code cache', async () => {
     const db = await createTestDatabase({ empty: true })
     const port = await freePort()
-    const run = startArtifact(
-      ['serve'],
-      {
-        DATABASE_URL: db.appUrl,
-        DATABASE_MIGRATION_URL: db.ownerUrl,
-        MASTER_KEY: TEST_MASTER_KEY,
-        PUBLIC_URL: `http://127.0.0.1:${port}`,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        PLANES: 'pim',
-      },
-      undefined,
-      // What a platform team might set through NODE_OPTIONS.
-      ['--max-old-space-size=96'],
-    )
+    // What a platform team might set through NODE_OPTIONS.
+    const run = startArtifact(['serve'], serveEnv(db, port), undefined, ['--max-old-space-size=96'])
     try {
       await waitForStatus(`http://127.0.0.1:${port}/health/readiness`)
     } finally {
@@ -77,11 +64,7 @@ describe('zenoauth serve', () => {
     }
     const done = await run.exited
     expect(done.code).toBe(0)
-    const listening = done.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, unknown>)
-      .find((r) => r.msg === 'listening')
+    const listening = logRecords(done.stdout).find((r) => r.msg === 'listening')
     expect(listening).toMatchObject({ codeCache: 'rejected' })
   })
 })

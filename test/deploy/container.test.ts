@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '../../shared/db/embedded.ts'
-import { artifactPath, type Finished, waitForStatus } from '../support/artifact.ts'
+import { artifactPath, type Finished, logRecords, waitForStatus } from '../support/artifact.ts'
 import { createTestDatabase, type TestDatabase } from '../support/database.ts'
 import { TEST_MASTER_KEY } from '../support/runtime.ts'
 
@@ -170,11 +170,7 @@ describe('the container image', () => {
     }
     const done = await serve.exited
     expect(done.code).toBe(0)
-    const errors = done.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { level: number; msg: string })
-      .filter((r) => r.level >= 50)
+    const errors = logRecords(done.stdout).filter((r) => (r.level as number) >= 50)
     expect(errors).toEqual([])
     expect(done.stderr).toBe('')
   })

@@ -56,6 +56,14 @@ export function startArtifact(
   return { child, stdout: () => stdout, stderr: () => stderr, exited }
 }
 
+/** The JSON log records a process wrote, one a line. */
+export function logRecords(stdout: string): Record<string, unknown>[] {
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+}
+
 /** Runs a command to completion, killing it after `timeoutMs`. */
 export async function runArtifact(
   args: string[],
