@@ -41,8 +41,22 @@ async function signedIn(): Promise<{ b: Browser; email: string; id: string }> {
   return { b, email, id }
 }
 
-const authorize = (extra = '') =>
-  `/oauth/authorize?client_id=${app.client_id}&redirect_uri=${encodeURIComponent(REDIRECT)}&response_type=code&scope=openid&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256${extra}`
+const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'
+
+/** An authorization request with PKCE (the verifier is VERIFIER), by `client`, for `scope`. */
+const authorize = (
+  extra = '',
+  { client = app, scope = 'openid' }: { client?: AppJson; scope?: string } = {},
+) =>
+  `/oauth/authorize?client_id=${client.client_id}&redirect_uri=${encodeURIComponent(REDIRECT)}&response_type=code&scope=${encodeURIComponent(scope)}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256${extra}`
+
+/** The token endpoint's answer to `client` redeeming a code of `authorize`. */
+const redeem = (code: string, client: AppJson = app) =>
+  tenant.post(
+    '/oauth/token',
+    { grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: VERIFIER },
+    { authorization: basic(client.client_id, client.client_secret) },
+  )
 
 describe('sessions', () => {
   it('give single sign-on: a second authorization needs no login', async () => {
@@ -73,16 +87,7 @@ describe('sessions', () => {
   it('carry sid into the ID token', async () => {
     const { b, id } = await signedIn()
     const code = (await b.visit(authorize())).external!.searchParams.get('code')!
-    const res = await tenant.post(
-      '/oauth/token',
-      {
-        grant_type: 'authorization_code',
-        code,
-        redirect_uri: REDIRECT,
-        code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk',
-      },
-      { authorization: basic(app.client_id, app.client_secret) },
-    )
+    const res = await redeem(code)
     const idToken = JSON.parse(
       Buffer.from((await jsonOf(res)).id_token.split('.')[1], 'base64url').toString(),
     )
@@ -147,16 +152,7 @@ describe('DELETE /api/v1/users/:id/sessions', () => {
 describe('RP-initiated logout', () => {
   async function idTokenOf(b: Browser): Promise<string> {
     const code = (await b.visit(authorize())).external!.searchParams.get('code')!
-    const res = await tenant.post(
-      '/oauth/token',
-      {
-        grant_type: 'authorization_code',
-        code,
-        redirect_uri: REDIRECT,
-        code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk',
-      },
-      { authorization: basic(app.client_id, app.client_secret) },
-    )
+    const res = await redeem(code)
     return (await jsonOf(res)).id_token
   }
 
@@ -206,26 +202,15 @@ describe('the reaper job', () => {
 
 describe('refresh tokens', () => {
   async function tokens(b: Browser, scope = 'openid offline_access') {
-    const code = (
-      await b.visit(authorize(`&scope=${encodeURIComponent(scope)}`).replace('&scope=openid', ''))
-    ).external!.searchParams.get('code')!
-    const res = await tenant.post(
-      '/oauth/token',
-      {
-        grant_type: 'authorization_code',
-        code,
-        redirect_uri: REDIRECT,
-        code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk',
-      },
-      { authorization: basic(app.client_id, app.client_secret) },
-    )
+    const code = (await b.visit(authorize('', { scope }))).external!.searchParams.get('code')!
+    const res = await redeem(code)
     return jsonOf(res)
   }
-  const refresh = (token: string, extra: Record<string, string> = {}) =>
+  const refresh = (token: string, extra: Record<string, string> = {}, client: AppJson = app) =>
     tenant.post(
       '/oauth/token',
       { grant_type: 'refresh_token', refresh_token: token, ...extra },
-      { authorization: basic(app.client_id, app.client_secret) },
+      { authorization: basic(client.client_id, client.client_secret) },
     )
 
   it('come only with offline_access (the default policy)', async () => {
@@ -271,35 +256,17 @@ describe('refresh tokens', () => {
     const resources = ['https://a.example.com', 'https://b.example.com']
       .map((r) => `&resource=${encodeURIComponent(r)}`)
       .join('')
-    const url = authorize(`${resources}&scope=${encodeURIComponent('openid offline_access')}`)
-      .replace('&scope=openid', '')
-      .replace(`client_id=${app.client_id}`, `client_id=${apis.client_id}`)
+    const url = authorize(resources, { client: apis, scope: 'openid offline_access' })
     const code = (await b.visit(url)).external!.searchParams.get('code')!
-    const auth = { authorization: basic(apis.client_id, apis.client_secret) }
-    const first = await jsonOf(
-      await tenant.post(
-        '/oauth/token',
-        {
-          grant_type: 'authorization_code',
-          code,
-          redirect_uri: REDIRECT,
-          code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk',
-        },
-        auth,
-      ),
-    )
-    const again = (extra: Record<string, string>) =>
-      tenant.post(
-        '/oauth/token',
-        { grant_type: 'refresh_token', refresh_token: first.refresh_token, ...extra },
-        auth,
-      )
-    const wider = await again({ resource: 'https://c.example.com' })
+    const first = await jsonOf(await redeem(code, apis))
+    const wider = await refresh(first.refresh_token, { resource: 'https://c.example.com' }, apis)
     expect(await jsonOf(wider)).toEqual({
       error: 'invalid_target',
       error_description: 'resource was not part of the original grant',
     })
-    const narrower = await jsonOf(await again({ resource: 'https://b.example.com' }))
+    const narrower = await jsonOf(
+      await refresh(first.refresh_token, { resource: 'https://b.example.com' }, apis),
+    )
     const { payload } = await tenant.verify(narrower.access_token, 'at+jwt')
     expect([payload.aud].flat()).toEqual(['https://b.example.com'])
     expect(narrower.refresh_token).toBeTruthy()
@@ -390,22 +357,9 @@ describe('UserInfo', () => {
       first_party: true,
     })
     const code = (
-      await b.visit(
-        `/oauth/authorize?client_id=${profileApp.client_id}&redirect_uri=${encodeURIComponent(REDIRECT)}&response_type=code&scope=${encodeURIComponent('openid email address phone')}&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256`,
-      )
+      await b.visit(authorize('', { client: profileApp, scope: 'openid email address phone' }))
     ).external!.searchParams.get('code')!
-    const tokens = await jsonOf(
-      await tenant.post(
-        '/oauth/token',
-        {
-          grant_type: 'authorization_code',
-          code,
-          redirect_uri: REDIRECT,
-          code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk',
-        },
-        { authorization: basic(profileApp.client_id, profileApp.client_secret) },
-      ),
-    )
+    const tokens = await jsonOf(await redeem(code, profileApp))
     const get = await t.app.request('/oauth/userinfo', {
       headers: { authorization: `Bearer ${tokens.access_token}` },
     })
