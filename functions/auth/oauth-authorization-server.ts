@@ -6,12 +6,5 @@ export default defineFunction({
   plane: 'auth',
   method: 'GET',
   path: '/.well-known/oauth-authorization-server',
-  handler: async (c, { org, runtime }) =>
-    metadataResponse(
-      c,
-      org,
-      'oauth-authorization-server',
-      serverMetadata,
-      await runtime.clients.authorizationDetailsTypes(org.id),
-    ),
+  handler: (c, ctx) => metadataResponse(c, ctx, 'oauth-authorization-server', serverMetadata),
 })

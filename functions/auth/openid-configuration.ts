@@ -6,12 +6,5 @@ export default defineFunction({
   plane: 'auth',
   method: 'GET',
   path: '/.well-known/openid-configuration',
-  handler: async (c, { org, runtime }) =>
-    metadataResponse(
-      c,
-      org,
-      'openid-configuration',
-      openIdMetadata,
-      await runtime.clients.authorizationDetailsTypes(org.id),
-    ),
+  handler: (c, ctx) => metadataResponse(c, ctx, 'openid-configuration', openIdMetadata),
 })

@@ -8,6 +8,7 @@ import { requestHeader } from '../http/headers.ts'
 import { reply } from '../http/reply.ts'
 import { SIGNING_ALGS } from '../keys/generate.ts'
 import { CLAIMS_SUPPORTED, STANDARD_SCOPES } from '../oidc/claims.ts'
+import type { Runtime } from '../runtime.ts'
 import type { Organization } from '../tenancy.ts'
 import { ASSERTION_ALGS } from './client-authentication.ts'
 
@@ -63,17 +64,17 @@ const rendered = new WeakMap<Organization, Map<string, { types: string; body: st
 
 /**
  * A metadata document, serialized once per cached organization (and set of authorization
- * details types), with an ETag; answers 304 to a matching If-None-Match.
- * `authorizationDetailsTypes`: what the organization's applications accept (RFC 9396 §10),
- * advertised when there is any.
+ * details types), with an ETag; answers 304 to a matching If-None-Match. The authorization
+ * details types some application of the organization accepts are advertised when there are
+ * any (RFC 9396 §10).
  */
-export function metadataResponse(
+export async function metadataResponse(
   c: Context,
-  org: Organization,
+  { org, runtime }: { readonly org: Organization; readonly runtime: Runtime },
   name: string,
   build: (org: Organization) => Record<string, unknown>,
-  authorizationDetailsTypes: readonly string[],
-): Response {
+): Promise<Response> {
+  const authorizationDetailsTypes = await runtime.clients.authorizationDetailsTypes(org.id)
   let docs = rendered.get(org)
   if (!docs) {
     docs = new Map()
