@@ -3,9 +3,8 @@
  * and their verification for introspection and for the admin API. Verified tokens are kept
  * in a bounded cache; expiry, the deny list and the client's status are checked on every use.
  */
-import { hash } from 'node:crypto'
 import { decodeCompact, signCompact, verifyCompact } from '../crypto/jws.ts'
-import { randomIdentifier } from '../crypto/random.ts'
+import { digestOf, randomIdentifier } from '../crypto/random.ts'
 import { SIGNING_ALGS, type SigningAlg } from '../keys/generate.ts'
 import type { Runtime } from '../runtime.ts'
 import type { Organization } from '../tenancy.ts'
@@ -81,7 +80,7 @@ export async function verifyAccessToken(
 ): Promise<AccessTokenClaims | undefined> {
   // Keyed by the token's SHA-256, not the token: 10,000 entries would otherwise hold ~7 MB of
   // keys. Never by a part of the token (its signature, say): another payload could share it.
-  const cacheKey = `${org.id} ${hash('sha256', token, 'base64url')}`
+  const cacheKey = `${org.id} ${digestOf(token).toString('base64url')}`
   let claims = runtime.verifiedTokens.get(cacheKey)
   if (!claims) {
     claims = await verifySignatureAndClaims(runtime, org, token)
