@@ -91,37 +91,24 @@ export async function insertRefreshFamilyWithToken(
 }
 
 export type RefreshLookup =
-  | {
-      readonly state: 'valid'
-      readonly family: RefreshFamily
-      readonly userActive: boolean
-      /** Whether the successor token was stored (see consumeRefreshToken's `rotation`). */
-      readonly rotated: boolean
-    }
+  | { readonly state: 'valid'; readonly family: RefreshFamily; readonly userActive: boolean }
   | { readonly state: 'reused'; readonly family: RefreshFamily }
   | { readonly state: 'invalid' }
 
 /**
  * Consumes a refresh token atomically. A token rotated away before (consumed) is a reuse:
  * its family is reported so the caller revokes all of it. Says too whether the family's user
- * is still active, saving the caller a round trip. In the same statement, the successor
- * (`rotation`) is stored when the token was live, the user is active and the scope and
- * resources asked for lie within the family's; the caller refuses (and rolls back) otherwise.
+ * is still active, saving the caller a round trip. The same statement stores the successor
+ * (`rotation`) of a token it consumes: a refusal after it rolls both back, or revokes the
+ * family, successor included.
  */
 export async function consumeRefreshToken(
   q: Queryable,
   tokenDigest: Buffer,
   clientId: string,
-  rotation: {
-    readonly nextDigest: Buffer
-    readonly idleSeconds: number
-    readonly scope: readonly string[]
-    readonly resource: readonly string[]
-  },
+  rotation: { readonly nextDigest: Buffer; readonly idleSeconds: number },
 ): Promise<RefreshLookup> {
-  const { rows } = await q.query<
-    FamilyRecord & { consumed: boolean; live: boolean; user_active: boolean; rotated: boolean }
-  >(
+  const { rows } = await q.query<FamilyRecord & { consumed: boolean; live: boolean; user_active: boolean }>(
     `WITH t AS (
        SELECT r.token_digest, r.consumed_at IS NOT NULL AS consumed,
               r.idle_expires_at > now() AND f.expires_at > now() AND f.revoked_at IS NULL AS live, f.id AS family_id
@@ -135,14 +122,11 @@ export async function consumeRefreshToken(
      ), next AS (
        INSERT INTO refresh_tokens (token_digest, organization_id, family_id, idle_expires_at)
        SELECT $3, f.organization_id, f.id, least(f.expires_at, now() + make_interval(secs => $4))
-         FROM used JOIN refresh_token_families f ON f.id = used.family_id JOIN users u ON u.id = f.user_id
-        WHERE u.is_active AND $5::text[] <@ f.scope
-          AND (cardinality($6::text[]) = 0 OR coalesce(cardinality(f.resource), 0) = 0 OR $6::text[] <@ f.resource)
-       RETURNING family_id
+         FROM used JOIN refresh_token_families f ON f.id = used.family_id
      )
-     SELECT f.*, t.consumed, t.live, coalesce(u.is_active, false) AS user_active, EXISTS (SELECT 1 FROM next) AS rotated
+     SELECT f.*, t.consumed, t.live, coalesce(u.is_active, false) AS user_active
        FROM t JOIN refresh_token_families f ON f.id = t.family_id LEFT JOIN users u ON u.id = f.user_id`,
-    [tokenDigest, clientId, rotation.nextDigest, rotation.idleSeconds, rotation.scope, rotation.resource],
+    [tokenDigest, clientId, rotation.nextDigest, rotation.idleSeconds],
   )
   const r = rows[0]
   if (!r) return { state: 'invalid' }
@@ -150,7 +134,7 @@ export async function consumeRefreshToken(
   if (r.client_id !== clientId) return { state: 'invalid' }
   if (r.consumed) return { state: 'reused', family: toFamily(r) }
   if (!r.live) return { state: 'invalid' }
-  return { state: 'valid', family: toFamily(r), userActive: r.user_active, rotated: r.rotated }
+  return { state: 'valid', family: toFamily(r), userActive: r.user_active }
 }
 
 /** The family of a refresh token, whatever its state (for revocation and introspection). */

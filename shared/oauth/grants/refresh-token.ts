@@ -39,8 +39,6 @@ export async function refreshTokenGrant(
     const lookup = await consumeRefreshToken(q, digest, client.clientId, {
       nextDigest: digestOf(next),
       idleSeconds: client.refreshTokenIdleTtl,
-      scope: requestedScope,
-      resource: params.resource ?? [],
     })
     if (lookup.state === 'invalid') return { error: 'the refresh token is invalid, expired or revoked' }
     const family = lookup.family
@@ -73,11 +71,10 @@ export async function refreshTokenGrant(
       throw new OAuthError('invalid_target', 'resource was not part of the original grant')
     }
     if (!lookup.userActive) {
+      // Revoking the family kills the successor the consume stored with it.
       await revokeRefreshFamily(q, family.id, 'user inactive')
       return { error: 'the user is no longer active' }
     }
-    // The checks above are the statement's conditions for storing the successor.
-    if (!lookup.rotated) throw new Error('refresh token successor not stored despite passing every check')
     return { family }
   })
   // Outside the transaction, so a revocation above is committed, not rolled back with the error.
