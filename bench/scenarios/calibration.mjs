@@ -1,47 +1,80 @@
 /**
  * The machine's own ceilings, measured in the same run as everything else: raw Ed25519
- * signing and Hono's hello-world on one core. Figures from another machine compare only
- * through these.
+ * signing, Hono's hello-world on one core, and the floor of a token endpoint (read a form
+ * body, sign one JWT, answer) on node:http and as a Hono route. Figures from another machine
+ * compare only through these.
  */
 import { execFileSync, spawn } from 'node:child_process'
 import path from 'node:path'
 import { freePort, pinned } from '../harness.mjs'
+import { FORM } from '../lib/http.mjs'
+
+/** Starts `script port ...args` on core 0, loads it with `load`, stops it; the load result. */
+async function serveAndLoad(h, script, args, load) {
+  const port = await freePort()
+  const argv = pinned(0, [process.execPath, path.join(h.root, script), String(port), ...args])
+  const server = spawn(argv[0], argv.slice(1), { stdio: 'ignore' })
+  try {
+    // Bounded: 200 tries, 25 ms apart.
+    for (let i = 0; i < 200; i++) {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/`, {
+          method: load.method ?? 'GET',
+          body: load.body,
+        })
+        await res.arrayBuffer()
+        break
+      } catch {
+        await new Promise((r) => setTimeout(r, 25))
+      }
+    }
+    return await h.autocannon({ ...load, url: `http://127.0.0.1:${port}/` }, server.pid)
+  } finally {
+    server.kill('SIGTERM')
+  }
+}
+
+const rate = (r) => `${Math.round(r.requests.p50)} req/s`
+const detail = (r) => `p99 ${r.latency.p99} ms; server core ${Math.round(r.serverBusy * 100)} % busy`
 
 export const calibration = {
   name: 'calibration',
   async run(h) {
     const signArgv = pinned(0, [process.execPath, path.join(h.root, 'bench/lib/sign-rate.mjs')])
     const signs = Number(execFileSync(signArgv[0], signArgv.slice(1), { encoding: 'utf8' }).trim())
-    const port = await freePort()
-    const argv = pinned(0, [process.execPath, path.join(h.root, 'bench/lib/hello.mjs'), String(port)])
-    const hello = spawn(argv[0], argv.slice(1), { stdio: 'ignore' })
-    try {
-      for (let i = 0; i < 200; i++) {
-        try {
-          await (await fetch(`http://127.0.0.1:${port}/`)).arrayBuffer()
-          break
-        } catch {
-          await new Promise((r) => setTimeout(r, 25))
-        }
-      }
-      const r = await h.autocannon({ url: `http://127.0.0.1:${port}/` })
-      return {
-        raw: { ed25519SignsPerSecond: signs, honoHelloWorld: r },
-        rows: [
-          {
-            scenario: 'calibration',
-            metric: 'Ed25519 signatures/s, one core (node:crypto)',
-            value: `${signs}`,
-          },
-          {
-            scenario: 'calibration',
-            metric: `Hono hello-world req/s, one core, 50 connections (p99 ${r.latency.p99} ms)`,
-            value: `${Math.round(r.requests.p50)}`,
-          },
-        ],
-      }
-    } finally {
-      hello.kill('SIGTERM')
+    const hello = await serveAndLoad(h, 'bench/lib/hello.mjs', [], {})
+    const tokenLoad = { method: 'POST', headers: FORM, body: 'grant_type=client_credentials' }
+    const ceilingNode = await serveAndLoad(h, 'bench/lib/token-ceiling.mjs', ['node'], tokenLoad)
+    const ceilingHono = await serveAndLoad(h, 'bench/lib/token-ceiling.mjs', ['hono'], tokenLoad)
+    return {
+      raw: {
+        ed25519SignsPerSecond: signs,
+        honoHelloWorld: hello,
+        tokenCeilingNode: ceilingNode,
+        tokenCeilingHono: ceilingHono,
+      },
+      rows: [
+        {
+          scenario: 'calibration',
+          metric: 'Ed25519 signatures/s, one core (node:crypto)',
+          value: `${signs}`,
+        },
+        {
+          scenario: 'calibration',
+          metric: `Hono hello-world req/s, one core, 50 connections (${detail(hello)})`,
+          value: rate(hello),
+        },
+        {
+          scenario: 'calibration',
+          metric: `token endpoint floor on node:http: read a form body, sign one Ed25519 JWT, answer; no client authentication, validation or database (${detail(ceilingNode)})`,
+          value: rate(ceilingNode),
+        },
+        {
+          scenario: 'calibration',
+          metric: `the same as a Hono route on @hono/node-server (${detail(ceilingHono)})`,
+          value: rate(ceilingHono),
+        },
+      ],
     }
   },
 }
