@@ -138,6 +138,21 @@ describe('response headers', () => {
     }
   })
 
+  it('responses not made by reply() (an HTML page, a HEAD) carry the request id once, over Node too', async () => {
+    const page = await overNode('GET', '/auth/login', { 'x-request-id': 'req-page' })
+    expect(page.status).toBe(200)
+    expect(page.headers.get('content-type')?.[0]).toMatch(/^text\/html/)
+    expect(page.headers.get('x-request-id')).toEqual(['req-page'])
+    expect(page.headers.has('access-control-allow-origin')).toBe(false)
+
+    const head = await overNode('HEAD', '/.well-known/jwks.json', { 'x-request-id': 'req-head' })
+    expect(head.status).toBe(200)
+    expect(head.body).toBe('')
+    expect(head.headers.get('x-request-id')).toEqual(['req-head'])
+    expect(head.headers.get('access-control-allow-origin')).toEqual(['*'])
+    expect(head.headers.get('cache-control')).toEqual(['public, max-age=300'])
+  })
+
   it('a preflight is answered with the CORS headers and the request id only', async () => {
     const ask = { origin: ORIGIN, 'access-control-request-method': 'POST', 'x-request-id': 'req-pre' }
     const node = await overNode('OPTIONS', '/oauth/token', ask)
