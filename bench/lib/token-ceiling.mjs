@@ -1,40 +1,45 @@
 /**
  * Calibration: the floor of any token endpoint on this stack. One route, `POST /`, reads a
- * form body, builds RFC 9068 claims, signs them with Ed25519 (node:crypto, one-shot, as
- * shared/crypto/jws.ts does) and answers the token response as JSON. No client
- * authentication, validation, database, audit or metrics: what a client-credentials token
- * costs before ZenoAuth does anything of its own.
+ * form body, builds RFC 9068 claims, signs them with the server's own JWS module
+ * (shared/crypto/jws.ts, Ed25519) and jti source (shared/crypto/random.ts), and answers the
+ * token response as JSON. No client authentication, validation, database, audit or metrics:
+ * what a client-credentials token costs before ZenoAuth does anything of its own.
  *
- *   node token-ceiling.mjs <port> node|hono
+ *   node token-ceiling.mjs <port> node|hono <compiled jws module> <compiled random module>
  *
  * `node` serves it from node:http directly, `hono` as a Hono route on @hono/node-server.
  */
-import { generateKeyPairSync, randomBytes, sign } from 'node:crypto'
+import { generateKeyPairSync } from 'node:crypto'
 import { createServer } from 'node:http'
+import { pathToFileURL } from 'node:url'
 import { serve } from '@hono/node-server'
 import { Hono } from 'hono'
 
-const [port, mode] = [Number(process.argv[2]), process.argv[3]]
+const [portArg, mode, jwsModule, randomModule] = process.argv.slice(2)
+const port = Number(portArg)
+const { signCompact } = await import(pathToFileURL(jwsModule).href)
+const { randomIdentifier } = await import(pathToFileURL(randomModule).href)
 const { privateKey } = generateKeyPairSync('ed25519')
-const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url')
-const header = b64({ alg: 'EdDSA', typ: 'at+jwt', kid: 'calibration' })
 
 /** The token response for a form body. */
 function tokenResponse(form) {
-  const params = new URLSearchParams(form)
   const now = Math.floor(Date.now() / 1000)
-  const scope = params.get('scope') ?? 'orders:read'
-  const input = `${header}.${b64({
-    iss: `http://127.0.0.1:${port}/calibration`,
-    sub: 'calibration-client',
-    aud: 'https://orders.example.com',
-    client_id: 'calibration-client',
-    scope,
-    jti: randomBytes(16).toString('base64url'),
-    iat: now,
-    exp: now + 600,
-  })}`
-  const token = `${input}.${sign(null, Buffer.from(input), privateKey).toString('base64url')}`
+  const scope = new URLSearchParams(form).get('scope') ?? 'orders:read'
+  const token = signCompact(
+    { typ: 'at+jwt', kid: 'calibration' },
+    {
+      iss: `http://127.0.0.1:${port}/calibration`,
+      sub: 'calibration-client',
+      aud: 'https://orders.example.com',
+      client_id: 'calibration-client',
+      scope,
+      jti: randomIdentifier(),
+      iat: now,
+      exp: now + 600,
+    },
+    'EdDSA',
+    privateKey,
+  )
   return JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: 600, scope })
 }
 
@@ -61,5 +66,5 @@ if (mode === 'node') {
   app.post('/', async (c) => new Response(tokenResponse(await bodyOf(c.env.incoming)), { headers: HEADERS }))
   serve({ fetch: app.fetch, port, hostname: '127.0.0.1', autoCleanupIncoming: false })
 } else {
-  throw new Error(`usage: token-ceiling.mjs <port> node|hono (got ${mode})`)
+  throw new Error(`usage: token-ceiling.mjs <port> node|hono <jws module> <random module> (got ${mode})`)
 }

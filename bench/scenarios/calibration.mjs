@@ -1,13 +1,14 @@
 /**
  * The machine's own ceilings, measured in the same run as everything else: raw Ed25519
  * signing, Hono's hello-world on one core, and the floor of a token endpoint (read a form
- * body, sign one JWT, answer) on node:http and as a Hono route. Figures from another machine
- * compare only through these.
+ * body, sign one JWT with the server's own JWS code, answer) on node:http and as a Hono
+ * route. Figures from another machine compare only through these.
  */
 import { execFileSync, spawn } from 'node:child_process'
 import path from 'node:path'
 import { freePort, pinned } from '../harness.mjs'
 import { FORM } from '../lib/http.mjs'
+import { compileTs } from '../lib/load-ts.mjs'
 
 /** Starts `script port ...args` on core 0, loads it with `load`, stops it; the load result. */
 async function serveAndLoad(h, script, args, load) {
@@ -44,8 +45,14 @@ export const calibration = {
     const signs = Number(execFileSync(signArgv[0], signArgv.slice(1), { encoding: 'utf8' }).trim())
     const hello = await serveAndLoad(h, 'bench/lib/hello.mjs', [], {})
     const tokenLoad = { method: 'POST', headers: FORM, body: 'grant_type=client_credentials' }
-    const ceilingNode = await serveAndLoad(h, 'bench/lib/token-ceiling.mjs', ['node'], tokenLoad)
-    const ceilingHono = await serveAndLoad(h, 'bench/lib/token-ceiling.mjs', ['hono'], tokenLoad)
+    // The server's own signing and jti code, so the floor moves with them.
+    const modules = [
+      await compileTs(h.root, 'shared/crypto/jws.ts'),
+      await compileTs(h.root, 'shared/crypto/random.ts'),
+    ]
+    const floor = (server) => serveAndLoad(h, 'bench/lib/token-ceiling.mjs', [server, ...modules], tokenLoad)
+    const ceilingNode = await floor('node')
+    const ceilingHono = await floor('hono')
     return {
       raw: {
         ed25519SignsPerSecond: signs,
