@@ -11,7 +11,7 @@ import { clientAddress, type ProxyTrust } from './client-ip.ts'
 import { publicCors } from './cors.ts'
 import type { HandlerContext, HttpMethod, RequestMeta, RouteEntry } from './define-function.ts'
 import { methodNotAllowed, notFound } from './errors.ts'
-import { lateResponseHeader, requestHeader, responseHeaders } from './headers.ts'
+import { lateResponseHeader, nodeBindings, requestHeader, responseHeaders } from './headers.ts'
 import { mountHealth } from './health.ts'
 import { openApiDocument } from './openapi.ts'
 import { decodeBody, decodeParameters, readBody, validate } from './parse-request.ts'
@@ -166,7 +166,7 @@ function invokeFunction(runtime: Runtime, entry: RouteEntry) {
         c.req.raw,
         requestHeader(c, 'content-length'),
         runtime.config.bodyLimitBytes,
-        incomingOf(c),
+        nodeBindings(c).incoming,
       )
       body = validate(
         fn.body,
@@ -193,17 +193,11 @@ function invokeFunction(runtime: Runtime, entry: RouteEntry) {
   }
 }
 
-/** Node's request stream, when @hono/node-server serves (not for in-process app.request()). */
-function incomingOf(c: Context): NodeJS.ReadableStream | undefined {
-  return (c.env as { incoming?: NodeJS.ReadableStream } | undefined)?.incoming
-}
-
 /**
  * The client's address. Behind `hops` trusted proxies it is the entry that many places from
  * the right of X-Forwarded-For (each proxy appends the address it saw); otherwise the socket's.
  */
 function clientIp(c: Context, trust: ProxyTrust): string | undefined {
-  const socket = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming
-    ?.socket?.remoteAddress
+  const socket = nodeBindings(c).incoming?.socket.remoteAddress
   return clientAddress(requestHeader(c, 'x-forwarded-for'), socket, trust)
 }

@@ -1,9 +1,15 @@
 /** Request and response headers without building an undici Headers object per request. */
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Context } from 'hono'
 
 interface NodeBindings {
-  incoming?: { headers: Record<string, string | string[] | undefined> }
-  outgoing?: { setHeader(name: string, value: string): unknown }
+  incoming?: IncomingMessage
+  outgoing?: ServerResponse
+}
+
+/** Node's request and response, when @hono/node-server serves (not for in-process app.request()). */
+export function nodeBindings(c: Context): NodeBindings {
+  return (c.env as NodeBindings | undefined) ?? {}
 }
 
 /**
@@ -13,7 +19,7 @@ interface NodeBindings {
  * Request's own headers.
  */
 export function requestHeader(c: Context, name: string): string | undefined {
-  const incoming = (c.env as NodeBindings | undefined)?.incoming
+  const incoming = nodeBindings(c).incoming
   if (!incoming) return c.req.header(name)
   const value = incoming.headers[name]
   return Array.isArray(value) ? value.join(', ') : value
@@ -27,7 +33,7 @@ export function requestHeader(c: Context, name: string): string | undefined {
  * it. Call before `next()`; returns what to call after it.
  */
 export function responseHeaders(c: Context, headers: Readonly<Record<string, string>>): () => void {
-  const outgoing = (c.env as NodeBindings | undefined)?.outgoing
+  const outgoing = nodeBindings(c).outgoing
   if (outgoing) {
     for (const name in headers) outgoing.setHeader(name, headers[name]!)
     return noop
@@ -39,7 +45,7 @@ export function responseHeaders(c: Context, headers: Readonly<Record<string, str
 
 /** A header set on the response being answered, after `next()` (see responseHeaders). */
 export function lateResponseHeader(c: Context, name: string, value: string): void {
-  const outgoing = (c.env as NodeBindings | undefined)?.outgoing
+  const outgoing = nodeBindings(c).outgoing
   if (outgoing) outgoing.setHeader(name, value)
   else c.res.headers.set(name, value)
 }
