@@ -170,41 +170,201 @@ export class Database {
     fn: (q: Queryable) => Promise<T>,
     options: TransactionOptions,
   ): Promise<T> {
-    const client = await this.pool.connect().catch((err: unknown) => {
-      throw unavailable(err)
-    })
-    // One round trip opens the transaction and sets its role, tenant and timeout. The values
-    // are validated above (UUID, role name, integer), so inlining them is safe.
-    const begin =
-      `BEGIN; SELECT set_config('role', '${this.runtimeRole}', true), ` +
-      `set_config('app.org_id', '${organizationId ?? ''}', true), ` +
-      `set_config('statement_timeout', '${this.statementTimeoutMs}', true)` +
-      (options.durable === false ? `, set_config('synchronous_commit', 'off', true)` : '')
+    const client = await this.checkOut()
+    const scope = this.scopeValues(organizationId, options)
     let broken = false
+    let opened = false
     const q: Queryable = {
       query: (text, values) => {
-        const name = statementName(text)
-        return name === undefined ? client.query(text, values) : client.query({ name, text, values })
+        // The first statement carries BEGIN and the scope with it: one round trip fewer.
+        const prefix = opened ? undefined : 'begin'
+        opened = true
+        return run(client, text, values, prefix && scope)
       },
     }
     try {
-      await client.query(begin)
       const result = await fn(q)
-      await client.query('COMMIT')
+      if (opened) await client.query('COMMIT')
       const changes = takeAnnouncedChanges(q)
       if (changes.length) this.onCommit?.(changes)
       return result
     } catch (err) {
       takeAnnouncedChanges(q)
-      await client.query('ROLLBACK').catch(() => {
-        broken = true
-      })
+      if (opened)
+        await client.query('ROLLBACK').catch(() => {
+          broken = true
+        })
       if (isStalePlan(err)) broken = true
       throw isUnavailable(err) ? unavailable(err) : err
     } finally {
       client.release(broken)
     }
   }
+
+  /**
+   * One statement in its own transaction, scoped like `inOrganization`, in one round trip: the
+   * scope and the statement are sent together and the protocol's Sync commits them. For work
+   * that is a single statement, where BEGIN and COMMIT would cost two more.
+   * @throws HttpError 503 as `inOrganization` does; otherwise what PostgreSQL threw, with
+   *   nothing written.
+   */
+  async statement<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    organizationId: string,
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>> {
+    if (!UUID.test(organizationId)) throw new TypeError('organizationId must be a UUID')
+    try {
+      return await this.single<R>(organizationId, text, values)
+    } catch (err) {
+      // As for transactions: the stale statement's connection was dropped; a fresh one prepares it anew.
+      if (!isStalePlan(err)) throw err
+      return this.single<R>(organizationId, text, values)
+    }
+  }
+
+  private async single<R extends pg.QueryResultRow>(
+    organizationId: string,
+    text: string,
+    values: unknown[] | undefined,
+  ): Promise<pg.QueryResult<R>> {
+    const client = await this.checkOut()
+    let broken = false
+    try {
+      return await run<R>(client, text, values, this.scopeValues(organizationId, {}), false)
+    } catch (err) {
+      if (isStalePlan(err)) broken = true
+      throw isUnavailable(err) ? unavailable(err) : err
+    } finally {
+      client.release(broken)
+    }
+  }
+
+  /** A pool connection on which the scope statement is prepared. */
+  private async checkOut(): Promise<pg.PoolClient> {
+    const client = await this.pool.connect().catch((err: unknown) => {
+      throw unavailable(err)
+    })
+    if (scoped.has(client)) return client
+    try {
+      // Prepared by name once per connection; every transaction then only binds it. Outside
+      // a transaction block its settings end with the statement.
+      await client.query({ name: SCOPE.name, text: SCOPE.text, values: this.scopeValues(undefined, {}) })
+      scoped.add(client)
+      return client
+    } catch (err) {
+      client.release(true)
+      throw isUnavailable(err) ? unavailable(err) : err
+    }
+  }
+
+  private scopeValues(organizationId: string | undefined, options: TransactionOptions): unknown[] {
+    return [
+      this.runtimeRole,
+      organizationId ?? '',
+      String(this.statementTimeoutMs),
+      options.durable === false ? 'off' : null,
+    ]
+  }
+}
+
+/**
+ * What scopes a transaction: the runtime role (row-level security applies even to an owner or
+ * superuser login), the organization, the statement timeout and, for non-durable
+ * transactions, synchronous_commit off; all transaction-local, so nothing outlives it behind
+ * PgBouncer. Otherwise synchronous_commit stays what the server says (a cluster with
+ * synchronous replicas keeps its guarantee).
+ */
+const SCOPE = {
+  name: 'zenoauth_scope',
+  text:
+    "SELECT set_config('role', $1, true), set_config('app.org_id', $2, true), " +
+    "set_config('statement_timeout', $3, true), " +
+    "set_config('synchronous_commit', coalesce($4, current_setting('synchronous_commit')), true)",
+}
+
+/** Pool connections whose SCOPE statement is prepared. */
+const scoped = new WeakSet<pg.PoolClient>()
+
+/** The protocol messages of pg's Connection that the scoped query writes itself. */
+interface Connection {
+  parse(msg: { text: string; name?: string }): void
+  bind(msg: { statement?: string; values?: unknown[] }): void
+  execute(msg: { portal?: string }): void
+}
+
+/** The parts of pg's Query (lib/query.js) that ScopedQuery extends. */
+interface QueryInternals {
+  callback: ((err: Error | null, result?: pg.QueryResult) => void) | undefined
+  prepare(connection: Connection): void
+  handleDataRow(msg: unknown): void
+  handleCommandComplete(msg: unknown, connection: Connection): void
+}
+
+const BaseQuery = pg.Query as unknown as new (config: pg.QueryConfig) => pg.Query & QueryInternals
+
+/**
+ * A statement sent behind the statements that open its transaction (BEGIN, when `begin`) and
+ * scope it (SCOPE), in the same write: PostgreSQL runs them in order, and their results are
+ * dropped here so the caller sees only its own. Without BEGIN the three share the implicit
+ * transaction the extended protocol opens and commits at Sync. pg's Query does the rest
+ * (parse once per connection, bind, describe, execute, sync; rows; errors), and a PostgreSQL
+ * error in any of them fails this query and ends in one ReadyForQuery, as for any other.
+ */
+class ScopedQuery extends BaseQuery {
+  private pending: number
+  private readonly begin: boolean
+  private readonly scope: unknown[]
+
+  constructor(config: pg.QueryConfig, begin: boolean, scope: unknown[]) {
+    // Extended protocol even without values: the simple protocol would skip prepare().
+    super({ ...config, queryMode: 'extended' } as pg.QueryConfig)
+    this.begin = begin
+    this.scope = scope
+    this.pending = begin ? 2 : 1
+  }
+
+  override prepare(connection: Connection): void {
+    if (this.begin) {
+      connection.parse({ text: 'BEGIN' })
+      connection.bind({})
+      connection.execute({})
+    }
+    connection.bind({ statement: SCOPE.name, values: this.scope })
+    connection.execute({})
+    super.prepare(connection)
+  }
+
+  override handleDataRow(msg: unknown): void {
+    // SCOPE's row: bound without Describe, so it comes without a RowDescription.
+    if (this.pending === 0) super.handleDataRow(msg)
+  }
+
+  override handleCommandComplete(msg: unknown, connection: Connection): void {
+    if (this.pending > 0) this.pending--
+    else super.handleCommandComplete(msg, connection)
+  }
+}
+
+/**
+ * Runs one statement on `client`, by name (see statementName); with `scope`, behind the
+ * statements that scope it (and open the transaction unless `begin` is false).
+ */
+function run<R extends pg.QueryResultRow>(
+  client: pg.PoolClient,
+  text: string,
+  values: unknown[] | undefined,
+  scope: unknown[] | undefined,
+  begin = true,
+): Promise<pg.QueryResult<R>> {
+  const name = statementName(text)
+  if (scope === undefined)
+    return name === undefined ? client.query<R>(text, values) : client.query<R>({ name, text, values })
+  const query = new ScopedQuery({ text, values, ...(name === undefined ? {} : { name }) }, begin, scope)
+  return new Promise((resolve, reject) => {
+    query.callback = (err, result) => (err ? reject(err) : resolve(result as pg.QueryResult<R>))
+    client.query(query)
+  })
 }
 
 /**

@@ -180,7 +180,10 @@ function invokeFunction(runtime: Runtime, entry: RouteEntry) {
       query,
       params,
       org,
-      db: { transaction: (work, options) => runtime.db.inOrganization(org.id, work, options) },
+      db: {
+        transaction: (work, options) => runtime.db.inOrganization(org.id, work, options),
+        query: (text, values) => runtime.db.statement(org.id, text, values),
+      },
       runtime,
       get log() {
         log ??= requestLog(runtime, c)

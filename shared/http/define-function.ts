@@ -22,8 +22,12 @@ export interface RequestMeta {
   readonly userAgent: string | undefined
 }
 
-/** The tenant's database: every transaction is scoped to the request's organization. */
-export interface TenantDatabase {
+/**
+ * The tenant's database: every transaction is scoped to the request's organization. As a
+ * Queryable itself, each `query` is one statement in its own transaction and one round trip
+ * (Database.statement): for work that is a single statement.
+ */
+export interface TenantDatabase extends Queryable {
   transaction<T>(fn: (q: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>
 }
 

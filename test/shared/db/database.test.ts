@@ -22,6 +22,9 @@ beforeAll(async () => {
 })
 afterAll(() => runtime.close())
 
+const currentDatabase = async () =>
+  (await db.sql<{ name: string }>('SELECT current_database() AS name'))[0]!.name
+
 const prepared = () =>
   runtime.inOrganization(org, async (q) => {
     const { rows } = await q.query<{ statement: string }>('SELECT statement FROM pg_prepared_statements')
@@ -60,5 +63,114 @@ describe('Database', () => {
       }),
     ).rejects.toThrow('handler failed')
     expect(await db.sql('SELECT * FROM rollback_probe')).toEqual([])
+  })
+
+  it('opens a transaction with its first statement: scoped, one transaction, and nothing sent for none', async () => {
+    const seen = await runtime.inOrganization(org, async (q) => {
+      const first = await q.query<{ role: string; org: string; tx: string; timeout: string }>(
+        "SELECT current_user AS role, current_setting('app.org_id') AS org, txid_current()::text AS tx, current_setting('statement_timeout') AS timeout",
+      )
+      const second = await q.query<{ tx: string }>('SELECT txid_current()::text AS tx')
+      return { ...first.rows[0]!, again: second.rows[0]!.tx }
+    })
+    expect(seen).toEqual({ role: 'zenoauth_runtime', org, tx: seen.again, timeout: '5s', again: seen.again })
+    // A transaction that runs no statement sends nothing; the connection stays usable.
+    expect(await runtime.inOrganization(org, async () => 'nothing')).toBe('nothing')
+    expect((await runtime.statement(org, 'SELECT 1 AS one')).rows).toEqual([{ one: 1 }])
+  })
+
+  it('turns synchronous_commit off for a non-durable transaction only', async () => {
+    // The test cluster itself runs with synchronous_commit off; a durable transaction keeps
+    // whatever the server says, so switch the server's default on for this database.
+    await db.sql(`ALTER DATABASE ${await currentDatabase()} SET synchronous_commit = on`)
+    const fresh = new Database({
+      url: db.appUrl,
+      poolMax: 1,
+      statementTimeoutMs: 5000,
+      connectTimeoutMs: 5000,
+      runtimeRole: 'zenoauth_runtime',
+      applicationName: 'database-test',
+    })
+    try {
+      const setting = (durable: boolean) =>
+        fresh.inOrganization(
+          org,
+          async (q) =>
+            (await q.query<{ s: string }>("SELECT current_setting('synchronous_commit') AS s")).rows[0]!.s,
+          { durable },
+        )
+      expect(await setting(false)).toBe('off')
+      expect(await setting(true)).toBe('on')
+      expect(await setting(false)).toBe('off')
+    } finally {
+      await fresh.close()
+    }
+  })
+
+  it('rolls back a transaction whose first statement fails and keeps the connection usable', async () => {
+    await db.sql('CREATE TABLE first_failure_probe (id int PRIMARY KEY)')
+    await db.sql('GRANT SELECT, INSERT ON first_failure_probe TO zenoauth_runtime')
+    await db.sql('INSERT INTO first_failure_probe VALUES (1)')
+    await expect(
+      runtime.inOrganization(org, (q) =>
+        q.query('INSERT INTO first_failure_probe VALUES ($1), ($2)', [2, 1]),
+      ),
+    ).rejects.toMatchObject({ code: '23505' })
+    expect(await db.sql('SELECT id FROM first_failure_probe ORDER BY id')).toEqual([{ id: 1 }])
+    expect(await runtime.inOrganization(org, async (q) => (await q.query('SELECT 2 AS two')).rows)).toEqual([
+      { two: 2 },
+    ])
+  })
+
+  describe('statement (one statement, one round trip)', () => {
+    it('runs scoped, with or without values, and returns only its own result', async () => {
+      const { rows, rowCount } = await runtime.statement<{ role: string; org: string; slug: string }>(
+        org,
+        "SELECT current_user AS role, current_setting('app.org_id') AS org, slug FROM organizations",
+      )
+      expect(rowCount).toBe(1)
+      expect(rows).toEqual([{ role: 'zenoauth_runtime', org, slug: 'org-a' }])
+      const withValues = await runtime.statement<{ n: number }>(org, 'SELECT $1::int + 1 AS n', [41])
+      expect(withValues.rows).toEqual([{ n: 42 }])
+    })
+
+    it('commits what it writes, and writes nothing when it fails', async () => {
+      await db.sql('CREATE TABLE statement_probe (id int PRIMARY KEY)')
+      await db.sql('GRANT SELECT, INSERT ON statement_probe TO zenoauth_runtime')
+      await runtime.statement(org, 'INSERT INTO statement_probe VALUES ($1)', [1])
+      expect(await db.sql('SELECT id FROM statement_probe')).toEqual([{ id: 1 }])
+      // The second row would be new, the third is a duplicate: the statement is all or nothing.
+      await expect(
+        runtime.statement(org, 'INSERT INTO statement_probe VALUES ($1), ($2)', [2, 1]),
+      ).rejects.toMatchObject({ code: '23505' })
+      expect(await db.sql('SELECT id FROM statement_probe ORDER BY id')).toEqual([{ id: 1 }])
+      // A failed statement leaves nothing behind on its connection.
+      const { rows } = await runtime.statement<{ open: boolean }>(
+        org,
+        'SELECT txid_current_if_assigned() IS NULL AS open',
+      )
+      expect(rows).toEqual([{ open: true }])
+    })
+
+    it('is cut off by the statement timeout with a 503', async () => {
+      const impatient = new Database({
+        url: db.appUrl,
+        poolMax: 1,
+        statementTimeoutMs: 50,
+        connectTimeoutMs: 5000,
+        runtimeRole: 'zenoauth_runtime',
+        applicationName: 'database-test',
+      })
+      try {
+        await expect(impatient.statement(org, 'SELECT pg_sleep(1)')).rejects.toMatchObject({ status: 503 })
+        expect((await impatient.statement(org, 'SELECT 1 AS one')).rows).toEqual([{ one: 1 }])
+      } finally {
+        await impatient.close()
+      }
+    })
+
+    it('refuses an organization that is not a UUID', async () => {
+      await expect(runtime.statement("x'; DROP TABLE users; --", 'SELECT 1')).rejects.toThrow(TypeError)
+    })
   })
 })

@@ -76,6 +76,48 @@ describe('row-level security', () => {
     expect(rows).toEqual([])
   })
 
+  it.each(TENANT_TABLES)(
+    'shows a single statement (Database.statement) of organization A none of B’s rows in %s',
+    async (table) => {
+      const { rows } = await runtime.statement(orgA, `SELECT * FROM ${table}`)
+      expect(rows.length).toBeGreaterThan(0)
+      for (const row of rows) expect(row.organization_id ?? row.id).toBe(orgA)
+    },
+  )
+
+  it('drops a single statement to the runtime role even on a superuser’s connection, and only for that statement', async () => {
+    // One connection, so the last query below runs where the statements ran.
+    const superuser = new Database({
+      url: db.ownerUrl,
+      poolMax: 1,
+      statementTimeoutMs: 5000,
+      connectTimeoutMs: 5000,
+      runtimeRole: 'zenoauth_runtime',
+      applicationName: 'rls-test',
+    })
+    try {
+      const { rows } = await superuser.statement<{ role: string; org: string }>(
+        orgB,
+        "SELECT current_user AS role, current_setting('app.org_id') AS org",
+      )
+      expect(rows).toEqual([{ role: 'zenoauth_runtime', org: orgB }])
+      const { rows: written } = await superuser.statement(
+        orgB,
+        'UPDATE users SET email_verified = email_verified WHERE $1 RETURNING organization_id',
+        [true],
+      )
+      expect(written.map((r) => r.organization_id)).toEqual([orgB])
+      // The next statement on a pool connection, outside any scope, is the login role again.
+      const after = await superuser.pool.query(
+        "SELECT current_user AS role, coalesce(current_setting('app.org_id', true), '') AS org",
+      )
+      expect(after.rows[0].role).not.toBe('zenoauth_runtime')
+      expect(after.rows[0].org).toBe('')
+    } finally {
+      await superuser.close()
+    }
+  })
+
   it('confines an UPDATE without WHERE to the organization', async () => {
     await runtime.inOrganization(orgA, (q) => q.query("UPDATE users SET name = 'renamed'"))
     const names = await db.sql<{ organization_id: string; name: string | null }>(
