@@ -134,11 +134,25 @@ interface CodeRecord {
   auth_time: Date
   amr: string[]
   acr: string | null
-  consumed_at: Date | null
-  issued_access_token_jti: string | null
-  issued_access_token_expires_at: Date | null
-  issued_refresh_family_id: string | null
 }
+
+/** The columns toCode reads, and only those: a consumed code's row is parsed on every exchange. */
+const CODE_COLUMNS = [
+  'client_id',
+  'user_id',
+  'session_id',
+  'redirect_uri',
+  'scope',
+  'nonce',
+  'code_challenge',
+  'resource',
+  'authorization_details',
+  'auth_time',
+  'amr',
+  'acr',
+]
+  .map((column) => `c.${column}`)
+  .join(', ')
 
 const toCode = (r: CodeRecord): AuthorizationCode => ({
   clientId: r.client_id,
@@ -186,48 +200,63 @@ export async function insertAuthorizationCode(
   )
 }
 
-export type ConsumedCode =
-  | { readonly state: 'fresh'; readonly code: AuthorizationCode; readonly userActive: boolean }
-  | {
-      readonly state: 'replayed'
-      readonly accessTokenJti: string | null
-      readonly accessTokenExpiresAt: Date | null
-      readonly refreshFamilyId: string | null
-    }
-  | { readonly state: 'unknown' }
-
 /**
  * Consumes a code with one atomic UPDATE (DESIGN.md §4), saying too whether its user is still
- * active. A code used before is reported with what its first use issued, so the caller can
- * revoke that.
+ * active; undefined when the code is unknown, expired or used before (takeCodeIssuance tells
+ * those apart). The access token about to be issued under the code is recorded in the same
+ * statement: a second use then revokes it, and clearCodeIssuance takes it back when the
+ * exchange is refused after all.
  */
 export async function consumeAuthorizationCode(
   q: Queryable,
   codeDigest: Buffer,
   issuing: { readonly jti: string; readonly expiresAt: Date },
-): Promise<ConsumedCode> {
-  // The access token about to be issued under the code is recorded as it is consumed (one
-  // statement): a second use then revokes it. clearCodeIssuance takes it back when the
-  // exchange is refused after all.
+): Promise<{ readonly code: AuthorizationCode; readonly userActive: boolean } | undefined> {
   const { rows } = await q.query<CodeRecord & { user_active: boolean | null }>(
     `UPDATE authorization_codes c SET consumed_at = now(), issued_access_token_jti = $2, issued_access_token_expires_at = $3
       WHERE code_digest = $1 AND consumed_at IS NULL AND expires_at > now()
-      RETURNING c.*, (SELECT is_active FROM users WHERE id = c.user_id) AS user_active`,
+      RETURNING ${CODE_COLUMNS}, (SELECT is_active FROM users WHERE id = c.user_id) AS user_active`,
     [codeDigest, issuing.jti, issuing.expiresAt],
   )
-  if (rows[0]) return { state: 'fresh', code: toCode(rows[0]), userActive: rows[0].user_active === true }
-  const used = await q.query<CodeRecord>(
-    'SELECT * FROM authorization_codes WHERE code_digest = $1 AND consumed_at IS NOT NULL',
+  return rows[0] && { code: toCode(rows[0]), userActive: rows[0].user_active === true }
+}
+
+/** What the first use of a code issued. */
+export interface CodeIssuance {
+  readonly accessTokenJti: string | null
+  readonly accessTokenExpiresAt: Date | null
+  readonly refreshFamilyId: string | null
+}
+
+/**
+ * For a second use of a code: takes what its first use issued off it, for the caller to
+ * revoke; undefined when the code was never consumed (unknown or expired). The row is locked,
+ * so a refresh family its first use is attaching (insertRefreshFamilyWithToken, guarded by
+ * the recorded access token) either is attached before and comes back here, or finds the
+ * access token gone and is not created.
+ */
+export async function takeCodeIssuance(q: Queryable, codeDigest: Buffer): Promise<CodeIssuance | undefined> {
+  const { rows } = await q.query<{
+    issued_access_token_jti: string | null
+    issued_access_token_expires_at: Date | null
+    issued_refresh_family_id: string | null
+  }>(
+    `UPDATE authorization_codes c
+        SET issued_access_token_jti = NULL, issued_access_token_expires_at = NULL, issued_refresh_family_id = NULL
+       FROM (SELECT code_digest, issued_access_token_jti, issued_access_token_expires_at, issued_refresh_family_id
+               FROM authorization_codes WHERE code_digest = $1 AND consumed_at IS NOT NULL FOR UPDATE) first
+      WHERE c.code_digest = first.code_digest
+      RETURNING first.issued_access_token_jti, first.issued_access_token_expires_at, first.issued_refresh_family_id`,
     [codeDigest],
   )
-  const r = used.rows[0]
-  if (!r) return { state: 'unknown' }
-  return {
-    state: 'replayed',
-    accessTokenJti: r.issued_access_token_jti,
-    accessTokenExpiresAt: r.issued_access_token_expires_at,
-    refreshFamilyId: r.issued_refresh_family_id,
-  }
+  const r = rows[0]
+  return (
+    r && {
+      accessTokenJti: r.issued_access_token_jti,
+      accessTokenExpiresAt: r.issued_access_token_expires_at,
+      refreshFamilyId: r.issued_refresh_family_id,
+    }
+  )
 }
 
 /** A consumed code's exchange was refused: nothing was issued under it after all. */

@@ -44,8 +44,10 @@ const toFamily = (r: FamilyRecord): RefreshFamily => ({
 })
 
 /**
- * A new family with its first token in one statement; with `codeDigest`, the authorization
- * code it was issued under records the family (a second use of the code revokes it).
+ * A new family with its first token in one statement. With `code`, the family is issued under
+ * that authorization code: it is created only while the code still records the access token
+ * its exchange issued (a replay takes that off, takeCodeIssuance), and the code records the
+ * family, so a later replay revokes it. Undefined when the code no longer qualifies.
  */
 export async function insertRefreshFamilyWithToken(
   q: Queryable,
@@ -54,20 +56,24 @@ export async function insertRefreshFamilyWithToken(
     absoluteSeconds: number
     idleSeconds: number
     tokenDigest: Buffer
-    codeDigest?: Buffer
+    code?: { readonly digest: Buffer; readonly accessTokenJti: string }
   },
-): Promise<string> {
+): Promise<string | undefined> {
   const { rows } = await q.query<{ id: string }>(
-    `WITH family AS (
+    `WITH code AS (
+       SELECT code_digest FROM authorization_codes WHERE code_digest = $14 AND issued_access_token_jti = $15 FOR UPDATE
+     ), family AS (
        INSERT INTO refresh_token_families (organization_id, client_id, user_id, session_id, scope, resource,
          authorization_details, auth_time, amr, acr, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + make_interval(secs => $11))
+       SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now() + make_interval(secs => $11)
+        WHERE $14::bytea IS NULL OR EXISTS (SELECT 1 FROM code)
        RETURNING id, expires_at
      ), token AS (
        INSERT INTO refresh_tokens (token_digest, organization_id, family_id, idle_expires_at)
        SELECT $12, $1, family.id, least(family.expires_at, now() + make_interval(secs => $13)) FROM family
-     ), code AS (
-       UPDATE authorization_codes SET issued_refresh_family_id = family.id FROM family WHERE code_digest = $14
+     ), attach AS (
+       UPDATE authorization_codes c SET issued_refresh_family_id = family.id FROM family, code
+        WHERE c.code_digest = code.code_digest
      )
      SELECT id FROM family`,
     [
@@ -84,10 +90,11 @@ export async function insertRefreshFamilyWithToken(
       f.absoluteSeconds,
       f.tokenDigest,
       f.idleSeconds,
-      f.codeDigest ?? null,
+      f.code?.digest ?? null,
+      f.code?.accessTokenJti ?? null,
     ],
   )
-  return rows[0]!.id
+  return rows[0]?.id
 }
 
 export type RefreshLookup =

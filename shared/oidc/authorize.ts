@@ -20,7 +20,7 @@ import { AuthorizationRedirectError, type AuthorizationRequest } from './authori
 import { authorizationResponse } from './authorization-response.ts'
 import { verifyIdTokenHint } from './id-token.ts'
 import { policyOf } from './policy.ts'
-import { sessionOf } from './sessions.ts'
+import { signedInOf } from './sessions.ts'
 
 type Ctx = HandlerContext<unknown, unknown, unknown>
 
@@ -104,33 +104,34 @@ async function proceed(
   const code = randomToken()
   const policy = policyOf(ctx.org)
 
-  // One transaction from the session to the code: one BEGIN/COMMIT per authorization.
-  return ctx.db.transaction(async (q) => {
-    const live = await sessionOf(q, c, ctx)
+  // With an interaction, consuming it and storing the code are one transaction. Without one,
+  // nothing here writes anything a later step would need to undo (the session's touch, a new
+  // interaction, the code), so each statement runs on its own in one round trip (ctx.db).
+  const decide = async (q: Queryable) => {
+    const live = await signedInOf(q, c, ctx)
     const authenticatedHere =
       live !== undefined &&
-      interaction?.pending.sessionId === live.session.id &&
+      interaction?.pending.sessionId === live.sessionId &&
       interaction.pending.authenticatedAt !== null
     const tooOld =
       live !== undefined &&
       request.maxAge !== undefined &&
-      Date.now() - live.session.authTime.getTime() > request.maxAge * 1000
+      Date.now() - live.authTime.getTime() > request.maxAge * 1000
     const needsLogin =
       !live ||
       (!authenticatedHere &&
         (request.prompt.includes('login') ||
           tooOld ||
-          (hintSubject !== undefined && hintSubject !== live.user.id)))
+          (hintSubject !== undefined && hintSubject !== live.userId)))
     if (needsLogin) {
       if (request.prompt.includes('none')) fail('login_required', 'the user must sign in')
       const handle = interaction?.handle ?? (await startInteraction(q, ctx, request))
       return c.redirect(`${ctx.org.issuer}/auth/login?interaction=${handle}`, 303)
     }
-    const user = live.user
 
     if (!client.firstParty) {
       const consented = interaction?.pending.consentedAt != null
-      const remembered = await findConsent(q, user.id, client.clientId)
+      const remembered = await findConsent(q, live.userId, client.clientId)
       const covered = remembered !== undefined && request.scope.every((s) => remembered.includes(s))
       const needsConsent =
         !consented &&
@@ -150,20 +151,21 @@ async function proceed(
       digestOf(code),
       {
         clientId: client.clientId,
-        userId: user.id,
-        sessionId: live.session.id,
+        userId: live.userId,
+        sessionId: live.sessionId,
         redirectUri: request.redirectUri,
         scope: request.scope,
         nonce: request.nonce ?? null,
         codeChallenge: request.codeChallenge ?? null,
         resource: request.resource ?? null,
         authorizationDetails: request.authorizationDetails ? [...request.authorizationDetails] : null,
-        authTime: live.session.authTime,
-        amr: live.session.amr,
+        authTime: live.authTime,
+        amr: live.amr,
         acr: null,
       },
       policy.authorizationCodeSeconds,
     )
     return authorizationResponse(c, target, { code, state: request.state, iss: ctx.org.issuer })
-  })
+  }
+  return interaction ? ctx.db.transaction(decide) : decide(ctx.db)
 }

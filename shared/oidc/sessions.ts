@@ -8,7 +8,14 @@ import { digestOf, randomToken } from '../crypto/random.ts'
 import { type AuditEvent, insertAuditEvent } from '../db/audit.ts'
 import type { Queryable } from '../db/database.ts'
 import { revokeSessionFamilies } from '../db/refresh-tokens.ts'
-import { endSessions, findLiveSession, insertSession, type Session } from '../db/sessions.ts'
+import {
+  endSessions,
+  findLiveSession,
+  findSignedIn,
+  insertSession,
+  type Session,
+  type SignedIn,
+} from '../db/sessions.ts'
 import type { User } from '../db/users.ts'
 import { clearCookie, readCookie, writeCookie } from '../http/cookies.ts'
 import type { HandlerContext } from '../http/define-function.ts'
@@ -28,6 +35,13 @@ export async function currentSession(c: Context, ctx: Ctx): Promise<LiveSession 
   const token = readCookie(c, ctx.org, SESSION_COOKIE)
   if (!token || token.length > 100) return undefined
   return ctx.db.transaction((q) => sessionOf(q, c, ctx))
+}
+
+/** The request's signed-in session and active user, narrowly (findSignedIn), if any. */
+export async function signedInOf(q: Queryable, c: Context, ctx: Ctx): Promise<SignedIn | undefined> {
+  const token = readCookie(c, ctx.org, SESSION_COOKIE)
+  if (!token || token.length > 100) return undefined
+  return findSignedIn(q, digestOf(token), policyOf(ctx.org).sessionIdleSeconds)
 }
 
 /** currentSession in the caller's transaction. */

@@ -7,6 +7,7 @@ import {
   type AuthorizationCode,
   clearCodeIssuance,
   consumeAuthorizationCode,
+  takeCodeIssuance,
 } from '../../db/authorization.ts'
 import { revokeRefreshFamily } from '../../db/refresh-tokens.ts'
 import { insertRevokedAccessToken } from '../../db/revocations.ts'
@@ -35,68 +36,86 @@ export async function authorizationCodeGrant(
 ): Promise<TokenResponse> {
   if (!params.code) throw new OAuthError('invalid_request', '`code` is required')
   const codeDigest = digestOf(params.code)
-  // The access token's identity is chosen ahead so that the one transaction below records
-  // it with the consumed code: a second use of the code revokes it.
+  // The access token's identity is chosen ahead so that consuming the code records it: a
+  // second use of the code revokes it. Each step below is one statement in one round trip
+  // (ctx.db.query); what must not interleave is ordered by the code's row lock instead.
   const jti = newAccessTokenId()
   const issuedAt = Math.floor(Date.now() / 1000)
-  const outcome = await ctx.db.transaction(async (q) => {
-    const consumed = await consumeAuthorizationCode(q, codeDigest, {
-      jti,
-      expiresAt: new Date((issuedAt + client.accessTokenTtl) * 1000),
-    })
-    if (consumed.state === 'unknown')
-      return { error: invalidGrant('the authorization code is invalid or expired') }
-    if (consumed.state === 'replayed') {
-      // RFC 6749 §4.1.2: a code used twice is refused, and what its first use got is revoked.
-      if (consumed.accessTokenJti && consumed.accessTokenExpiresAt) {
-        await insertRevokedAccessToken(q, ctx.org.id, consumed.accessTokenJti, consumed.accessTokenExpiresAt)
-        await notifyChange(q, 'revocation', ctx.org.id, consumed.accessTokenJti)
-      }
-      if (consumed.refreshFamilyId)
-        await revokeRefreshFamily(q, consumed.refreshFamilyId, 'authorization code replayed')
-      await insertAuditEvent(q, ctx.org.id, {
-        actorType: 'client',
-        actorId: client.clientId,
-        action: 'authorization_code.replayed',
-        result: 'failure',
-        ...ctx.request,
-        details: {
-          revoked_access_token: consumed.accessTokenJti,
-          revoked_refresh_family: consumed.refreshFamilyId,
-        },
-      })
-      return { error: invalidGrant('the authorization code was already used') }
-    }
-    // Refusals below are returned, not thrown: the code stays consumed (one try per code).
-    const code = consumed.code
-    const refused =
-      checkBinding(code, client, params) ??
-      (consumed.userActive ? undefined : invalidGrant('the user is no longer active'))
-    if (refused) {
-      // Nothing is issued under the code after all.
-      await clearCodeIssuance(q, codeDigest)
-      return { error: refused }
-    }
-    const requested = params.resource?.length ? params.resource : (code.resource ?? undefined)
-    const grant: Grant = {
-      userId: code.userId,
-      sessionId: code.sessionId,
-      scope: code.scope,
-      audience: audienceFor(requested, client.allowedAudiences, ctx.org.issuer),
-      authorizationDetails: code.authorizationDetails,
-      authTime: code.authTime,
-      amr: code.amr,
-      acr: code.acr,
-      nonce: code.nonce,
-    }
-    const refresh = wantsRefreshToken(client, code.scope)
-      ? await startRefreshFamily(q, ctx, client, grant, code.resource, codeDigest)
-      : undefined
-    return { grant, refresh }
+  const consumed = await consumeAuthorizationCode(ctx.db, codeDigest, {
+    jti,
+    expiresAt: new Date((issuedAt + client.accessTokenTtl) * 1000),
   })
-  if (outcome.error) throw outcome.error
-  const issued = await issueUserTokens(ctx, client, outcome.grant, 'authorization_code', { jti, issuedAt })
-  return { ...issued.response, ...(outcome.refresh ? { refresh_token: outcome.refresh.token } : {}) }
+  if (!consumed) throw await refuseReuse(ctx, client, codeDigest)
+  // Refusals below leave the code consumed: one try per code.
+  const code = consumed.code
+  const refused =
+    checkBinding(code, client, params) ??
+    (consumed.userActive ? undefined : invalidGrant('the user is no longer active'))
+  if (refused) {
+    // Nothing is issued under the code after all.
+    await clearCodeIssuance(ctx.db, codeDigest)
+    throw refused
+  }
+  const requested = params.resource?.length ? params.resource : (code.resource ?? undefined)
+  const grant: Grant = {
+    userId: code.userId,
+    sessionId: code.sessionId,
+    scope: code.scope,
+    audience: audienceFor(requested, client.allowedAudiences, ctx.org.issuer),
+    authorizationDetails: code.authorizationDetails,
+    authTime: code.authTime,
+    amr: code.amr,
+    acr: code.acr,
+    nonce: code.nonce,
+  }
+  let refresh: { token: string } | undefined
+  if (wantsRefreshToken(client, code.scope)) {
+    refresh = await startRefreshFamily(ctx.db, ctx, client, grant, code.resource, {
+      digest: codeDigest,
+      accessTokenJti: jti,
+    })
+    // A second use of the code came in between and revoked the access token: issue nothing.
+    if (!refresh) throw invalidGrant('the authorization code was already used')
+  }
+  const issued = await issueUserTokens(ctx, client, grant, 'authorization_code', { jti, issuedAt })
+  return { ...issued.response, ...(refresh ? { refresh_token: refresh.token } : {}) }
+}
+
+/**
+ * A code that could not be consumed: unknown or expired, or used before. RFC 6749 §4.1.2: a
+ * code used twice is refused, and what its first use got is revoked (in one transaction with
+ * the audit event).
+ */
+async function refuseReuse(
+  ctx: HandlerContext<unknown, unknown, unknown>,
+  client: Client,
+  codeDigest: Buffer,
+): Promise<OAuthError> {
+  const reused = await ctx.db.transaction(async (q) => {
+    const issued = await takeCodeIssuance(q, codeDigest)
+    if (!issued) return false
+    if (issued.accessTokenJti && issued.accessTokenExpiresAt) {
+      await insertRevokedAccessToken(q, ctx.org.id, issued.accessTokenJti, issued.accessTokenExpiresAt)
+      await notifyChange(q, 'revocation', ctx.org.id, issued.accessTokenJti)
+    }
+    if (issued.refreshFamilyId)
+      await revokeRefreshFamily(q, issued.refreshFamilyId, 'authorization code replayed')
+    await insertAuditEvent(q, ctx.org.id, {
+      actorType: 'client',
+      actorId: client.clientId,
+      action: 'authorization_code.replayed',
+      result: 'failure',
+      ...ctx.request,
+      details: {
+        revoked_access_token: issued.accessTokenJti,
+        revoked_refresh_family: issued.refreshFamilyId,
+      },
+    })
+    return true
+  })
+  return reused
+    ? invalidGrant('the authorization code was already used')
+    : invalidGrant('the authorization code is invalid or expired')
 }
 
 /** Whether the code was issued to this client, for this redirect URI and PKCE verifier. */

@@ -33,8 +33,9 @@ export function wantsRefreshToken(client: Client, scope: readonly string[]): boo
 }
 
 /**
- * A new refresh-token family with its first token, in the caller's transaction, recorded on
- * the authorization code it is issued under.
+ * A new refresh-token family with its first token, issued under an authorization code whose
+ * exchange issued the access token `code.accessTokenJti`; undefined when a replay of the code
+ * took that back meanwhile (insertRefreshFamilyWithToken).
  */
 export async function startRefreshFamily(
   q: Queryable,
@@ -42,8 +43,8 @@ export async function startRefreshFamily(
   client: Client,
   grant: Grant,
   resource: readonly string[] | null,
-  codeDigest: Buffer,
-): Promise<{ token: string; familyId: string }> {
+  code: { readonly digest: Buffer; readonly accessTokenJti: string },
+): Promise<{ token: string; familyId: string } | undefined> {
   const token = randomToken()
   const familyId = await insertRefreshFamilyWithToken(q, ctx.org.id, {
     clientId: client.clientId,
@@ -58,9 +59,9 @@ export async function startRefreshFamily(
     absoluteSeconds: client.refreshTokenAbsoluteTtl,
     idleSeconds: client.refreshTokenIdleTtl,
     tokenDigest: digestOf(token),
-    codeDigest,
+    code,
   })
-  return { token, familyId }
+  return familyId === undefined ? undefined : { token, familyId }
 }
 
 /** The access token and, for openid, the ID token of a grant. */

@@ -1,0 +1,141 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import { beforeAll, describe, expect, it } from 'vitest'
+import {
+  consumeAuthorizationCode,
+  insertAuthorizationCode,
+  takeCodeIssuance,
+} from '../../../shared/db/authorization.ts'
+import { Database, type Queryable } from '../../../shared/db/database.ts'
+import { insertRefreshFamilyWithToken } from '../../../shared/db/refresh-tokens.ts'
+import { createTestDatabase, type TestDatabase } from '../../support/database.ts'
+import { seedOrganization, seedUser } from '../../support/seed.ts'
+
+let db: TestDatabase
+let runtime: Database
+let org: string
+let user: string
+
+beforeAll(async () => {
+  db = await createTestDatabase()
+  org = await seedOrganization(db, { slug: 'org-a', isDefault: true })
+  user = await seedUser(db, org, 'alice@a.test')
+  runtime = new Database({
+    url: db.appUrl,
+    poolMax: 3,
+    statementTimeoutMs: 5000,
+    connectTimeoutMs: 5000,
+    runtimeRole: 'zenoauth_runtime',
+    applicationName: 'authorization-codes-test',
+  })
+  return () => runtime.close()
+})
+
+/** Each statement on its own, as handlers run them through ctx.db. */
+const single: Queryable = { query: (text, values) => runtime.statement(org, text, values) }
+
+/** A stored, consumed code whose exchange issued access token `jti`. */
+async function consumedCode(jti: string): Promise<Buffer> {
+  const digest = randomBytes(32)
+  await insertAuthorizationCode(
+    single,
+    org,
+    digest,
+    {
+      clientId: 'client-0001',
+      userId: user,
+      sessionId: null,
+      redirectUri: 'https://rp.test/cb',
+      scope: ['openid', 'offline_access'],
+      nonce: null,
+      codeChallenge: null,
+      resource: null,
+      authorizationDetails: null,
+      authTime: new Date(),
+      amr: ['pwd'],
+      acr: null,
+    },
+    60,
+  )
+  expect(
+    await consumeAuthorizationCode(single, digest, { jti, expiresAt: new Date(Date.now() + 60_000) }),
+  ).toBeDefined()
+  expect(
+    await consumeAuthorizationCode(single, digest, { jti: 'another', expiresAt: new Date() }),
+  ).toBeUndefined()
+  return digest
+}
+
+const family = (q: Queryable, digest: Buffer, jti: string) =>
+  insertRefreshFamilyWithToken(q, org, {
+    clientId: 'client-0001',
+    userId: user,
+    sessionId: null,
+    scope: ['openid', 'offline_access'],
+    resource: null,
+    authorizationDetails: null,
+    authTime: new Date(),
+    amr: ['pwd'],
+    acr: null,
+    absoluteSeconds: 3600,
+    idleSeconds: 600,
+    tokenDigest: randomBytes(32),
+    code: { digest, accessTokenJti: jti },
+  })
+
+const families = async () =>
+  Number((await db.sql<{ n: string }>('SELECT count(*) AS n FROM refresh_token_families'))[0]!.n)
+
+describe('an authorization code’s issuance and its replay', () => {
+  it('attaches a refresh family to the code, and a replay takes both issued tokens off it', async () => {
+    const jti = randomUUID()
+    const digest = await consumedCode(jti)
+    const id = await family(single, digest, jti)
+    expect(id).toBeDefined()
+    const taken = await takeCodeIssuance(single, digest)
+    expect(taken).toMatchObject({ accessTokenJti: jti, refreshFamilyId: id })
+    // A third use finds nothing left to revoke, but is still a reuse.
+    expect(await takeCodeIssuance(single, digest)).toEqual({
+      accessTokenJti: null,
+      accessTokenExpiresAt: null,
+      refreshFamilyId: null,
+    })
+  })
+
+  it('creates no refresh family once a replay has taken the access token back', async () => {
+    const jti = randomUUID()
+    const digest = await consumedCode(jti)
+    const before = await families()
+    expect(await takeCodeIssuance(single, digest)).toMatchObject({
+      accessTokenJti: jti,
+      refreshFamilyId: null,
+    })
+    expect(await family(single, digest, jti)).toBeUndefined()
+    expect(await families()).toBe(before)
+  })
+
+  it('makes a replay wait for a family being attached, and hands that family to it', async () => {
+    const jti = randomUUID()
+    const digest = await consumedCode(jti)
+    let attached!: () => void
+    const release = new Promise<void>((r) => {
+      attached = r
+    })
+    let id: string | undefined
+    const attaching = runtime.inOrganization(org, async (q) => {
+      id = await family(q, digest, jti)
+      await release
+    })
+    // Bounded: the attaching transaction must hold the row before the replay asks for it.
+    for (let i = 0; i < 100 && id === undefined; i++) await new Promise((r) => setTimeout(r, 10))
+    expect(id).toBeDefined()
+    const replay = takeCodeIssuance(single, digest)
+    await new Promise((r) => setTimeout(r, 50))
+    attached()
+    await attaching
+    expect(await replay).toMatchObject({ accessTokenJti: jti, refreshFamilyId: id })
+  })
+
+  it('reports an unknown or never-consumed code as nothing to take', async () => {
+    expect(await takeCodeIssuance(single, randomBytes(32))).toBeUndefined()
+  })
+})
