@@ -286,52 +286,68 @@ const SCOPE = {
 /** Pool connections whose SCOPE statement is prepared. */
 const scoped = new WeakSet<pg.PoolClient>()
 
-/** The protocol messages of pg's Connection that the scoped query writes itself. */
+/** The protocol messages of pg's Connection that a scoped Statement writes itself. */
 interface Connection {
   parse(msg: { text: string; name?: string }): void
   bind(msg: { statement?: string; values?: unknown[] }): void
   execute(msg: { portal?: string }): void
 }
 
-/** The parts of pg's Query (lib/query.js) that ScopedQuery extends. */
+/** The parts of pg's Query (lib/query.js) that Statement sets or extends. */
 interface QueryInternals {
+  name: string | undefined
+  queryMode: string | undefined
   callback: ((err: Error | null, result?: pg.QueryResult) => void) | undefined
   prepare(connection: Connection): void
   handleDataRow(msg: unknown): void
   handleCommandComplete(msg: unknown, connection: Connection): void
 }
 
-const BaseQuery = pg.Query as unknown as new (config: pg.QueryConfig) => pg.Query & QueryInternals
+const BaseQuery = pg.Query as unknown as new (text: string, values?: unknown[]) => pg.Query & QueryInternals
 
 /**
- * A statement sent behind the statements that open its transaction (BEGIN, when `begin`) and
- * scope it (SCOPE), in the same write: PostgreSQL runs them in order, and their results are
- * dropped here so the caller sees only its own. Without BEGIN the three share the implicit
- * transaction the extended protocol opens and commits at Sync. pg's Query does the rest
- * (parse once per connection, bind, describe, execute, sync; rows; errors), and a PostgreSQL
- * error in any of them fails this query and ends in one ReadyForQuery, as for any other.
+ * One statement as pg's Query runs it (parse once per connection by name, bind, describe,
+ * execute, sync; rows; errors), built from its text and values rather than a config object,
+ * which pg would copy property by property on every query.
+ *
+ * With `scope`, it is sent behind the statements that open its transaction (BEGIN, when
+ * `begin`) and scope it (SCOPE), in the same write: PostgreSQL runs them in order, and their
+ * results are dropped here so the caller sees only its own. Without BEGIN the statements
+ * share the implicit transaction the extended protocol opens and commits at Sync. A
+ * PostgreSQL error in any of them fails this query and ends in one ReadyForQuery, as for any
+ * other.
  */
-class ScopedQuery extends BaseQuery {
+class Statement extends BaseQuery {
   private pending: number
   private readonly begin: boolean
-  private readonly scope: unknown[]
+  private readonly scope: unknown[] | undefined
 
-  constructor(config: pg.QueryConfig, begin: boolean, scope: unknown[]) {
-    // Extended protocol even without values: the simple protocol would skip prepare().
-    super({ ...config, queryMode: 'extended' } as pg.QueryConfig)
-    this.begin = begin
+  constructor(
+    text: string,
+    values: unknown[] | undefined,
+    name: string | undefined,
+    scope: unknown[] | undefined,
+    begin: boolean,
+  ) {
+    super(text, values && values.map(isoDate))
+    this.name = name
+    // Extended protocol even without values or a name: the simple one would skip prepare().
+    if (scope !== undefined) this.queryMode = 'extended'
     this.scope = scope
-    this.pending = begin ? 2 : 1
+    this.begin = begin
+    this.pending = scope === undefined ? 0 : begin ? 2 : 1
   }
 
   override prepare(connection: Connection): void {
-    if (this.begin) {
-      connection.parse({ text: 'BEGIN' })
-      connection.bind({})
+    if (this.scope !== undefined) {
+      if (this.begin) {
+        connection.parse({ text: 'BEGIN' })
+        connection.bind({})
+        connection.execute({})
+      }
+      connection.bind({ statement: SCOPE.name, values: this.scope })
       connection.execute({})
     }
-    connection.bind({ statement: SCOPE.name, values: this.scope })
-    connection.execute({})
     super.prepare(connection)
   }
 
@@ -347,6 +363,13 @@ class ScopedQuery extends BaseQuery {
 }
 
 /**
+ * A Date parameter as ISO 8601 in UTC: the same instant pg would send (every column is
+ * timestamptz), without pg's local-time formatting, which costs more than the statement's
+ * other parameters together.
+ */
+const isoDate = (value: unknown): unknown => (value instanceof Date ? value.toISOString() : value)
+
+/**
  * Runs one statement on `client`, by name (see statementName); with `scope`, behind the
  * statements that scope it (and open the transaction unless `begin` is false).
  */
@@ -357,10 +380,7 @@ function run<R extends pg.QueryResultRow>(
   scope: unknown[] | undefined,
   begin = true,
 ): Promise<pg.QueryResult<R>> {
-  const name = statementName(text)
-  if (scope === undefined)
-    return name === undefined ? client.query<R>(text, values) : client.query<R>({ name, text, values })
-  const query = new ScopedQuery({ text, values, ...(name === undefined ? {} : { name }) }, begin, scope)
+  const query = new Statement(text, values, statementName(text), scope, begin)
   return new Promise((resolve, reject) => {
     query.callback = (err, result) => (err ? reject(err) : resolve(result as pg.QueryResult<R>))
     client.query(query)
