@@ -329,7 +329,7 @@ class Statement extends BaseQuery {
     scope: unknown[] | undefined,
     begin: boolean,
   ) {
-    super(text, values && values.map(isoDate))
+    super(text, values?.map(isoDate))
     this.name = name
     // Extended protocol even without values or a name: the simple one would skip prepare().
     if (scope !== undefined) this.queryMode = 'extended'
