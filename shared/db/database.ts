@@ -247,9 +247,11 @@ export class Database {
     })
     if (scoped.has(client)) return client
     try {
-      // Prepared by name once per connection; every transaction then only binds it. Outside
-      // a transaction block its settings end with the statement.
+      // Prepared by name once per connection; every transaction then only binds them. Outside
+      // a transaction block SCOPE's settings end with the statement; BEGIN is rolled back.
       await client.query({ name: SCOPE.name, text: SCOPE.text, values: this.scopeValues(undefined, {}) })
+      await client.query({ name: BEGIN, text: 'BEGIN' })
+      await client.query('ROLLBACK')
       scoped.add(client)
       return client
     } catch (err) {
@@ -283,12 +285,18 @@ const SCOPE = {
     "set_config('synchronous_commit', coalesce($4, current_setting('synchronous_commit')), true)",
 }
 
-/** Pool connections whose SCOPE statement is prepared. */
+/**
+ * BEGIN as a named statement, so a transaction's opening write carries no Parse of its own:
+ * pg credits any ParseComplete to the statement it is running, and would take a first
+ * statement that PostgreSQL refused to parse as prepared.
+ */
+const BEGIN = 'zenoauth_begin'
+
+/** Pool connections whose SCOPE and BEGIN statements are prepared. */
 const scoped = new WeakSet<pg.PoolClient>()
 
 /** The protocol messages of pg's Connection that a scoped Statement writes itself. */
 interface Connection {
-  parse(msg: { text: string; name?: string }): void
   bind(msg: { statement?: string; values?: unknown[] }): void
   execute(msg: { portal?: string }): void
 }
@@ -341,8 +349,7 @@ class Statement extends BaseQuery {
   override prepare(connection: Connection): void {
     if (this.scope !== undefined) {
       if (this.begin) {
-        connection.parse({ text: 'BEGIN' })
-        connection.bind({})
+        connection.bind({ statement: BEGIN })
         connection.execute({})
       }
       connection.bind({ statement: SCOPE.name, values: this.scope })

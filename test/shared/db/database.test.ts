@@ -122,6 +122,18 @@ describe('Database', () => {
     ])
   })
 
+  it('prepares a first statement again after PostgreSQL refused to parse it', async () => {
+    await db.sql('CREATE TABLE parse_probe (id int)')
+    await db.sql('GRANT SELECT ON parse_probe TO zenoauth_runtime')
+    await db.sql('INSERT INTO parse_probe VALUES (7)')
+    const read = () =>
+      runtime.inOrganization(org, async (q) => (await q.query('SELECT id, added FROM parse_probe')).rows)
+    // A release ahead of its migration: the column does not exist yet.
+    await expect(read()).rejects.toMatchObject({ code: '42703' })
+    await db.sql("ALTER TABLE parse_probe ADD COLUMN added text DEFAULT 'yes'")
+    expect(await read()).toEqual([{ id: 7, added: 'yes' }])
+  })
+
   describe('statement (one statement, one round trip)', () => {
     it('runs scoped, with or without values, and returns only its own result', async () => {
       const { rows, rowCount } = await runtime.statement<{ role: string; org: string; slug: string }>(
