@@ -136,7 +136,8 @@ export class Database {
    * wait for TCP, TLS and SCRAM. A failure here is only reported; requests fail closed as usual.
    */
   warm(onError: (err: unknown) => void): void {
-    this.warming = this.pool.connect().then(
+    // checkOut also prepares the scope and BEGIN on it, which the first request would wait for.
+    this.warming = this.checkOut().then(
       (client) => client.release(),
       (err: unknown) => onError(err),
     )
@@ -150,18 +151,25 @@ export class Database {
     await this.pool.end()
   }
 
-  private async transaction<T>(
+  private transaction<T>(
     organizationId: string | undefined,
     fn: (q: Queryable) => Promise<T>,
     options: TransactionOptions,
   ): Promise<T> {
+    return this.againIfStale(() => this.attempt(organizationId, fn, options))
+  }
+
+  /**
+   * Runs `work` once more when a migration changed a table under a statement its connection
+   * had prepared: that connection was dropped with its statements, and a fresh one prepares
+   * them anew.
+   */
+  private async againIfStale<T>(work: () => Promise<T>): Promise<T> {
     try {
-      return await this.attempt(organizationId, fn, options)
+      return await work()
     } catch (err) {
-      // A migration changed a table under a statement this connection had prepared: the
-      // connection was dropped with its statements, and a fresh one prepares them anew.
       if (!isStalePlan(err)) throw err
-      return this.attempt(organizationId, fn, options)
+      return work()
     }
   }
 
@@ -177,9 +185,9 @@ export class Database {
     const q: Queryable = {
       query: (text, values) => {
         // The first statement carries BEGIN and the scope with it: one round trip fewer.
-        const prefix = opened ? undefined : 'begin'
+        const first = !opened
         opened = true
-        return run(client, text, values, prefix && scope)
+        return run(client, text, values, first ? scope : undefined)
       },
     }
     try {
@@ -214,13 +222,7 @@ export class Database {
     values?: unknown[],
   ): Promise<pg.QueryResult<R>> {
     if (!UUID.test(organizationId)) throw new TypeError('organizationId must be a UUID')
-    try {
-      return await this.single<R>(organizationId, text, values)
-    } catch (err) {
-      // As for transactions: the stale statement's connection was dropped; a fresh one prepares it anew.
-      if (!isStalePlan(err)) throw err
-      return this.single<R>(organizationId, text, values)
-    }
+    return this.againIfStale(() => this.single<R>(organizationId, text, values))
   }
 
   private async single<R extends pg.QueryResultRow>(
