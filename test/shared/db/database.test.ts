@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Database } from '../../../shared/db/database.ts'
+import { Database, type DatabaseOptions } from '../../../shared/db/database.ts'
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts'
 import { seedOrganization } from '../../support/seed.ts'
 
@@ -7,18 +7,23 @@ let db: TestDatabase
 let runtime: Database
 let org: string
 
-beforeAll(async () => {
-  db = await createTestDatabase()
-  org = await seedOrganization(db, { slug: 'org-a', domain: 'a.example.test', isDefault: true })
-  // One connection, so every transaction below sees the statements the previous ones prepared.
-  runtime = new Database({
+/** The runtime's Database on one connection, so each statement sees what the previous prepared. */
+const connect = (options: Partial<DatabaseOptions> = {}) =>
+  new Database({
     url: db.appUrl,
     poolMax: 1,
     statementTimeoutMs: 5000,
     connectTimeoutMs: 5000,
     runtimeRole: 'zenoauth_runtime',
     applicationName: 'database-test',
+    ...options,
   })
+
+beforeAll(async () => {
+  db = await createTestDatabase()
+  org = await seedOrganization(db, { slug: 'org-a', domain: 'a.example.test', isDefault: true })
+  // One connection, so every transaction below sees the statements the previous ones prepared.
+  runtime = connect()
 })
 afterAll(() => runtime.close())
 
@@ -83,14 +88,7 @@ describe('Database', () => {
     // The test cluster itself runs with synchronous_commit off; a durable transaction keeps
     // whatever the server says, so switch the server's default on for this database.
     await db.sql(`ALTER DATABASE ${await currentDatabase()} SET synchronous_commit = on`)
-    const fresh = new Database({
-      url: db.appUrl,
-      poolMax: 1,
-      statementTimeoutMs: 5000,
-      connectTimeoutMs: 5000,
-      runtimeRole: 'zenoauth_runtime',
-      applicationName: 'database-test',
-    })
+    const fresh = connect()
     try {
       const setting = (durable: boolean) =>
         fresh.inOrganization(
@@ -165,14 +163,7 @@ describe('Database', () => {
     })
 
     it('is cut off by the statement timeout with a 503', async () => {
-      const impatient = new Database({
-        url: db.appUrl,
-        poolMax: 1,
-        statementTimeoutMs: 50,
-        connectTimeoutMs: 5000,
-        runtimeRole: 'zenoauth_runtime',
-        applicationName: 'database-test',
-      })
+      const impatient = connect({ statementTimeoutMs: 50 })
       try {
         await expect(impatient.statement(org, 'SELECT pg_sleep(1)')).rejects.toMatchObject({ status: 503 })
         expect((await impatient.statement(org, 'SELECT 1 AS one')).rows).toEqual([{ one: 1 }])

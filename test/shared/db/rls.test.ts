@@ -18,10 +18,10 @@ let runtime: Database
 let orgA: string
 let orgB: string
 
-function database(url: string) {
+function database(url: string, poolMax = 2) {
   return new Database({
     url,
-    poolMax: 2,
+    poolMax,
     statementTimeoutMs: 5000,
     connectTimeoutMs: 5000,
     runtimeRole: 'zenoauth_runtime',
@@ -87,14 +87,7 @@ describe('row-level security', () => {
 
   it('drops a single statement to the runtime role even on a superuser’s connection, and only for that statement', async () => {
     // One connection, so the last query below runs where the statements ran.
-    const superuser = new Database({
-      url: db.ownerUrl,
-      poolMax: 1,
-      statementTimeoutMs: 5000,
-      connectTimeoutMs: 5000,
-      runtimeRole: 'zenoauth_runtime',
-      applicationName: 'rls-test',
-    })
+    const superuser = database(db.ownerUrl, 1)
     try {
       const { rows } = await superuser.statement<{ role: string; org: string }>(
         orgB,
