@@ -136,8 +136,7 @@ export class Database {
    * wait for TCP, TLS and SCRAM. A failure here is only reported; requests fail closed as usual.
    */
   warm(onError: (err: unknown) => void): void {
-    // checkOut also prepares the scope and BEGIN on it, which the first request would wait for.
-    this.warming = this.checkOut().then(
+    this.warming = this.pool.connect().then(
       (client) => client.release(),
       (err: unknown) => onError(err),
     )
