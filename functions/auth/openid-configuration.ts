@@ -1,10 +1,10 @@
 /** OpenID Provider Metadata — OpenID Connect Discovery 1.0 §4. */
 import { defineFunction } from '../../shared/http/define-function.ts'
-import { metadataResponse, openIdMetadata } from '../../shared/oauth/discovery.ts'
+import { metadataDocument, openIdMetadata } from '../../shared/oauth/discovery.ts'
 
 export default defineFunction({
   plane: 'auth',
   method: 'GET',
   path: '/.well-known/openid-configuration',
-  handler: (c, ctx) => metadataResponse(c, ctx, 'openid-configuration', openIdMetadata),
+  document: metadataDocument('openid-configuration', openIdMetadata),
 })

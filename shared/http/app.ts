@@ -3,19 +3,20 @@
  * one request-context middleware and one error serializer. A route of a plane that is not
  * mounted is never registered, so it answers exactly as an unknown path does.
  */
-import { randomUUID } from 'node:crypto'
 import { type Context, Hono } from 'hono'
 import type { Logger } from '../log.ts'
 import type { Runtime } from '../runtime.ts'
 import { clientAddress, type ProxyTrust } from './client-ip.ts'
-import { publicCors } from './cors.ts'
+import { PUBLIC_CORS_PATHS, publicCors } from './cors.ts'
 import type { HandlerContext, HttpMethod, RequestMeta, RouteEntry } from './define-function.ts'
+import type { DocumentRoute } from './documents.ts'
 import { methodNotAllowed, notFound } from './errors.ts'
 import { lateResponseHeader, nodeBindings, requestHeader, responseHeaders } from './headers.ts'
 import { mountHealth } from './health.ts'
 import { openApiDocument } from './openapi.ts'
 import { decodeBody, decodeParameters, readBody, validate } from './parse-request.ts'
 import { reply } from './reply.ts'
+import { recordRequest, requestIdFrom } from './request-context.ts'
 import {
   dialectOfPath,
   type ErrorDialect,
@@ -35,28 +36,30 @@ export interface AppVariables {
 export type AppEnv = { Variables: AppVariables }
 export type App = Hono<AppEnv>
 
-// Accepted as given when it looks like an id, never when it could smuggle anything into logs.
-const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/
 const BODYLESS = new Set(['GET', 'HEAD', 'DELETE'])
-const CORS_PATHS = [
-  '/.well-known/*',
-  '/oauth/token',
-  '/oauth/userinfo',
-  '/oauth/revoke',
-  '/oauth/par',
-] as const
+
+// The public documents each app mounts, for the Node listener to answer before Hono (server.ts).
+const documentsOfApp = new WeakMap<App, readonly DocumentRoute[]>()
+
+/** The public documents `app` mounts (documents.ts). */
+export function documentRoutesOf(app: App): readonly DocumentRoute[] {
+  return documentsOfApp.get(app) ?? []
+}
 
 export function createApp(runtime: Runtime, routes: readonly RouteEntry[]): App {
   const app = new Hono<AppEnv>()
   app.use(requestContext(runtime))
   // Browser apps (public clients) call these directly; they are all the auth plane's.
-  if (runtime.config.planes.includes('auth')) for (const path of CORS_PATHS) app.use(path, publicCors())
+  if (runtime.config.planes.includes('auth'))
+    for (const path of PUBLIC_CORS_PATHS) app.use(path, publicCors())
   mountHealth(app, runtime)
 
   const mounted = routes.filter((r) => runtime.config.planes.includes(r.plane))
   const methodsByPath = new Map<string, Set<HttpMethod>>()
+  const documents: DocumentRoute[] = []
   for (const entry of mounted) {
     app.on([...entry.methods], entry.path, invokeFunction(runtime, entry))
+    if (entry.fn.document) documents.push({ path: entry.path, plane: entry.plane, render: entry.fn.document })
     const methods = methodsByPath.get(entry.path) ?? new Set()
     for (const m of entry.methods) methods.add(m)
     methodsByPath.set(entry.path, methods)
@@ -79,6 +82,7 @@ export function createApp(runtime: Runtime, routes: readonly RouteEntry[]): App 
     })
   }
 
+  documentsOfApp.set(app, documents)
   app.notFound(() => respond(errorParts(notFound(), 'problem')))
   app.onError((err, c) =>
     respond(
@@ -92,11 +96,10 @@ export function createApp(runtime: Runtime, routes: readonly RouteEntry[]): App 
 }
 
 function requestContext(runtime: Runtime) {
-  const { metrics, config } = runtime
+  const { config } = runtime
   return async (c: Context<AppEnv>, next: () => Promise<void>) => {
     const started = performance.now()
-    const given = requestHeader(c, 'x-request-id')
-    const requestId = given && REQUEST_ID.test(given) ? given : randomUUID()
+    const requestId = requestIdFrom(requestHeader(c, 'x-request-id'))
     c.set('requestId', requestId)
     c.set('request', {
       requestId,
@@ -108,25 +111,16 @@ function requestContext(runtime: Runtime) {
     finish()
     // Draining may have begun while this request ran: its connection must not be reused.
     if (runtime.draining) lateResponseHeader(c, 'connection', 'close')
-    const seconds = (performance.now() - started) / 1000
-    // c.get, not c.var: Hono builds a new object from its variables on every c.var.
-    const route = c.get('route') ?? 'unmatched'
-    const plane = c.get('plane') ?? 'none'
-    metrics.observe(route, plane, c.req.method, c.res.status, seconds)
-    if (config.accessLog) {
-      // The path only: query strings can carry codes and tokens.
-      runtime.log.info(
-        {
-          requestId,
-          method: c.req.method,
-          path: c.req.path,
-          route,
-          status: c.res.status,
-          ms: Math.round(seconds * 1e4) / 10,
-        },
-        'request',
-      )
-    }
+    recordRequest(runtime, {
+      started,
+      requestId,
+      method: c.req.method,
+      path: c.req.path,
+      // c.get, not c.var: Hono builds a new object from its variables on every c.var.
+      route: c.get('route') ?? 'unmatched',
+      plane: c.get('plane') ?? 'none',
+      status: c.res.status,
+    })
   }
 }
 

@@ -23,6 +23,22 @@ const PREFLIGHT = {
   'access-control-max-age': MAX_AGE_SECONDS,
 }
 const SIMPLE = { 'access-control-allow-origin': '*', 'access-control-expose-headers': EXPOSE_HEADERS }
+/** The headers of an answer to a non-preflight request, as name, value, name, value. */
+export const CORS_RESPONSE_HEADERS: readonly string[] = Object.entries(SIMPLE).flat()
+
+/** The paths that answer CORS (Hono patterns: `/*` is a prefix); all the auth plane's. */
+export const PUBLIC_CORS_PATHS = [
+  '/.well-known/*',
+  '/oauth/token',
+  '/oauth/userinfo',
+  '/oauth/revoke',
+  '/oauth/par',
+] as const
+
+/** Whether a request path is one of PUBLIC_CORS_PATHS. */
+export function hasPublicCors(path: string): boolean {
+  return PUBLIC_CORS_PATHS.some((p) => (p.endsWith('/*') ? path.startsWith(p.slice(0, -1)) : path === p))
+}
 
 export function publicCors() {
   return async (c: Context, next: () => Promise<void>): Promise<Response | undefined> => {

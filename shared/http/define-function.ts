@@ -10,7 +10,10 @@ import type { Logger } from '../log.ts'
 import type { Plane } from '../planes.ts'
 import type { Runtime } from '../runtime.ts'
 import type { Organization } from '../tenancy.ts'
+import { answerDocument, type RenderDocument } from './documents.ts'
+import { requestHeader } from './headers.ts'
 import type { BodyType } from './parse-request.ts'
+import { reply } from './reply.ts'
 import type { ErrorDialect } from './serialize-error.ts'
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
@@ -76,17 +79,41 @@ export interface FunctionDefinition<
     c: Context,
     ctx: HandlerContext<Output<B>, Output<Q>, ParamsOutput<P>>,
   ) => Response | Promise<Response>
+  /** Set when the function is a public document (documents.ts); `handler` then answers it. */
+  readonly document?: RenderDocument
+}
+
+/**
+ * A public document (documents.ts): a GET whose answer depends only on the organization and
+ * cached state. `document` renders it; the handler is made from it.
+ */
+export interface DocumentDefinition {
+  readonly plane: Plane
+  readonly method: 'GET'
+  readonly path: string
+  readonly errors?: ErrorDialect
+  readonly document: RenderDocument
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the route table holds functions of every shape.
 export type AnyFunction = FunctionDefinition<any, any, any>
 
+export function defineFunction(definition: DocumentDefinition): FunctionDefinition
 export function defineFunction<
   B extends z.ZodType | undefined = undefined,
   Q extends z.ZodType | undefined = undefined,
   P extends z.ZodType | undefined = undefined,
->(definition: FunctionDefinition<B, Q, P>): FunctionDefinition<B, Q, P> {
-  return definition
+>(definition: FunctionDefinition<B, Q, P>): FunctionDefinition<B, Q, P>
+export function defineFunction(definition: DocumentDefinition | AnyFunction): AnyFunction {
+  if (!('document' in definition) || 'handler' in definition) return definition as AnyFunction
+  const render = definition.document
+  return {
+    ...definition,
+    handler: async (c, ctx) => {
+      const answer = answerDocument(await render(ctx), requestHeader(c, 'if-none-match'))
+      return reply(answer.body, answer.status, answer.headers)
+    },
+  }
 }
 
 /** One row of functions/routes.gen.ts. */

@@ -20,7 +20,11 @@ export function nodeBindings(c: Context): NodeBindings {
  */
 export function requestHeader(c: Context, name: string): string | undefined {
   const incoming = nodeBindings(c).incoming
-  if (!incoming) return c.req.header(name)
+  return incoming ? incomingHeader(incoming, name) : c.req.header(name)
+}
+
+/** A header of a Node request by lower-case name, repeated values joined as Fetch does. */
+export function incomingHeader(incoming: IncomingMessage, name: string): string | undefined {
   const value = incoming.headers[name]
   return Array.isArray(value) ? value.join(', ') : value
 }

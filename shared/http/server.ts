@@ -2,10 +2,12 @@
  * The listening server and its orderly shutdown (DESIGN.md §3): on SIGTERM stop accepting,
  * finish in-flight requests, then close the runtime (flushing buffered writes and the pool).
  */
+import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { serve } from '@hono/node-server'
+import { getRequestListener } from '@hono/node-server'
 import type { Runtime } from '../runtime.ts'
-import type { App } from './app.ts'
+import { type App, documentRoutesOf } from './app.ts'
+import { withDocuments } from './documents.ts'
 
 export interface RunningServer {
   readonly port: number
@@ -18,26 +20,27 @@ export function startServer(runtime: Runtime, app: App): Promise<RunningServer> 
   return new Promise((resolve, reject) => {
     // autoCleanupIncoming off: functions read their bodies themselves and Node's HTTP server
     // discards an unread one; node-server's own draining put listeners and a timer on every POST.
-    const server = serve(
-      { fetch: app.fetch, port: config.port, hostname: config.host, autoCleanupIncoming: false },
-      (info: AddressInfo) => {
-        log.info(
-          {
-            port: info.port,
-            host: config.host,
-            startupMs: Math.round(performance.now()),
-            // Whether V8 took the artifact's code cache (dist/zenoauth.mjs records it).
-            // `rejected`: a V8 flag (NODE_OPTIONS=--max-old-space-size=…, say) or another Node
-            // binary than the cache was made with, and a cold start ~130 ms slower (README).
-            codeCache: (globalThis as Record<symbol, unknown>)[Symbol.for('zenoauth.codeCache')] ?? 'absent',
-          },
-          'listening',
-        )
-        // After the first requests can be answered, not before (cold start).
-        setImmediate(() => runtime.metrics.collectProcessMetrics())
-        resolve({ port: info.port, shutdown })
-      },
-    )
+    const hono = getRequestListener(app.fetch, { hostname: config.host, autoCleanupIncoming: false })
+    // Public documents (discovery, JWKS) are answered before Hono (documents.ts).
+    const server = createServer(withDocuments(runtime, documentRoutesOf(app), hono))
+    server.listen(config.port, config.host, () => {
+      const info = server.address() as AddressInfo
+      log.info(
+        {
+          port: info.port,
+          host: config.host,
+          startupMs: Math.round(performance.now()),
+          // Whether V8 took the artifact's code cache (dist/zenoauth.mjs records it).
+          // `rejected`: a V8 flag (NODE_OPTIONS=--max-old-space-size=…, say) or another Node
+          // binary than the cache was made with, and a cold start ~130 ms slower (README).
+          codeCache: (globalThis as Record<symbol, unknown>)[Symbol.for('zenoauth.codeCache')] ?? 'absent',
+        },
+        'listening',
+      )
+      // After the first requests can be answered, not before (cold start).
+      setImmediate(() => runtime.metrics.collectProcessMetrics())
+      resolve({ port: info.port, shutdown })
+    })
     server.once('error', reject)
 
     let shuttingDown: Promise<{ forced: boolean }> | undefined

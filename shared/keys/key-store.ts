@@ -9,9 +9,14 @@ import { TtlCache } from '../cache/ttl-cache.ts'
 import { openPrivateKey } from '../crypto/key-encryption.ts'
 import type { Database } from '../db/database.ts'
 import { findPublishedKeys, type SigningKeyRow } from '../db/signing-keys.ts'
+import { jsonDocument, type PublicDocument } from '../http/documents.ts'
 import { serviceUnavailable } from '../http/errors.ts'
 import { SIGNING_ALGS, type SigningAlg } from './generate.ts'
 import { ensureSigningKeys } from './rotation.ts'
+
+// A key is published a whole rotation period before it signs, so minutes of caching never
+// hide a key that signs.
+const JWKS_MAX_AGE_SECONDS = 300
 
 export interface Signer {
   readonly kid: string
@@ -27,7 +32,7 @@ export interface Verifier {
 
 export interface OrganizationKeys {
   /** The JWKS document, serialized once. */
-  readonly jwksJson: string
+  readonly jwks: PublicDocument
   readonly signers: ReadonlyMap<SigningAlg, Signer>
   readonly verifiers: ReadonlyMap<string, Verifier>
 }
@@ -94,6 +99,10 @@ export class KeyStore {
         })
       }
     }
-    return { jwksJson: JSON.stringify({ keys: published }), signers, verifiers }
+    return {
+      jwks: jsonDocument(JSON.stringify({ keys: published }), JWKS_MAX_AGE_SECONDS),
+      signers,
+      verifiers,
+    }
   }
 }

@@ -2,13 +2,9 @@
  * Authorization server metadata (RFC 8414) and OpenID Provider metadata (OpenID Connect
  * Discovery 1.0 §3), per organization, listing only what is really supported.
  */
-import { createHash } from 'node:crypto'
-import type { Context } from 'hono'
-import { requestHeader } from '../http/headers.ts'
-import { reply } from '../http/reply.ts'
+import { jsonDocument, type PublicDocument, type RenderDocument } from '../http/documents.ts'
 import { SIGNING_ALGS } from '../keys/generate.ts'
 import { CLAIMS_SUPPORTED, STANDARD_SCOPES } from '../oidc/claims.ts'
-import type { Runtime } from '../runtime.ts'
 import type { Organization } from '../tenancy.ts'
 import { ASSERTION_ALGS } from './client-authentication.ts'
 
@@ -60,39 +56,36 @@ export function openIdMetadata(org: Organization): Record<string, unknown> {
   }
 }
 
-const rendered = new WeakMap<Organization, Map<string, { types: string; body: string; etag: string }>>()
+const rendered = new WeakMap<Organization, Map<string, { types: string; doc: PublicDocument }>>()
 
 /**
- * A metadata document, serialized once per cached organization (and set of authorization
- * details types), with an ETag; answers 304 to a matching If-None-Match. The authorization
- * details types some application of the organization accepts are advertised when there are
- * any (RFC 9396 §10).
+ * A metadata document (documents.ts), serialized once per cached organization and set of
+ * authorization details types. Those types, the ones some application of the organization
+ * accepts, are advertised when there are any (RFC 9396 §10).
  */
-export async function metadataResponse(
-  c: Context,
-  { org, runtime }: { readonly org: Organization; readonly runtime: Runtime },
+export function metadataDocument(
   name: string,
   build: (org: Organization) => Record<string, unknown>,
-): Promise<Response> {
-  const authorizationDetailsTypes = await runtime.clients.authorizationDetailsTypes(org.id)
-  let docs = rendered.get(org)
-  if (!docs) {
-    docs = new Map()
-    rendered.set(org, docs)
+): RenderDocument {
+  return async ({ org, runtime }) => {
+    const authorizationDetailsTypes = await runtime.clients.authorizationDetailsTypes(org.id)
+    let docs = rendered.get(org)
+    if (!docs) {
+      docs = new Map()
+      rendered.set(org, docs)
+    }
+    const types = authorizationDetailsTypes.join(' ')
+    let entry = docs.get(name)
+    if (entry?.types !== types) {
+      const body = JSON.stringify({
+        ...build(org),
+        ...(authorizationDetailsTypes.length
+          ? { authorization_details_types_supported: [...authorizationDetailsTypes] }
+          : {}),
+      })
+      entry = { types, doc: jsonDocument(body, 300) }
+      docs.set(name, entry)
+    }
+    return entry.doc
   }
-  const types = authorizationDetailsTypes.join(' ')
-  let doc = docs.get(name)
-  if (doc?.types !== types) {
-    const body = JSON.stringify({
-      ...build(org),
-      ...(authorizationDetailsTypes.length
-        ? { authorization_details_types_supported: [...authorizationDetailsTypes] }
-        : {}),
-    })
-    doc = { types, body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 22)}"` }
-    docs.set(name, doc)
-  }
-  const headers = { 'cache-control': 'public, max-age=300', etag: doc.etag }
-  if (requestHeader(c, 'if-none-match') === doc.etag) return reply(null, 304, headers)
-  return reply(doc.body, 200, { ...headers, 'content-type': 'application/json' })
 }

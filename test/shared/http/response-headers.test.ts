@@ -4,19 +4,14 @@
  * response and merged when it is written, or in process (app.request, `invoke`), where they
  * are added to the Response; each exactly once, beside the handler's own.
  */
-import { request as httpRequest } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '../../../shared/db/embedded.ts'
 import { type RunningServer, startServer } from '../../../shared/http/server.ts'
+import { overNode as overNodeAt, type RawAnswer } from '../../support/http.ts'
 import { basic, createTenant, form, type Tenant } from '../../support/oauth.ts'
 import { createTestRuntime, type TestRuntime } from '../../support/runtime.ts'
 
-interface Answer {
-  status: number
-  /** Lower-case name → every value sent under it. */
-  headers: Map<string, string[]>
-  body: string
-}
+type Answer = RawAnswer
 
 let t: TestRuntime
 let tenant: Tenant
@@ -32,28 +27,8 @@ beforeAll(async () => {
 afterAll(() => server?.shutdown())
 
 /** Over Node's HTTP server, with the raw header lines (so a duplicate would show). */
-function overNode(method: string, path: string, headers: Record<string, string>, body?: string) {
-  return new Promise<Answer>((resolve, reject) => {
-    const req = httpRequest(
-      { host: '127.0.0.1', port, method, path, headers: { host: tenant.host, ...headers } },
-      (res) => {
-        const all = new Map<string, string[]>()
-        for (let i = 0; i < res.rawHeaders.length; i += 2) {
-          const name = res.rawHeaders[i]!.toLowerCase()
-          all.set(name, [...(all.get(name) ?? []), res.rawHeaders[i + 1]!])
-        }
-        let text = ''
-        res.setEncoding('utf8')
-        res.on('data', (d: string) => {
-          text += d
-        })
-        res.on('end', () => resolve({ status: res.statusCode!, headers: all, body: text }))
-      },
-    )
-    req.on('error', reject)
-    req.end(body)
-  })
-}
+const overNode = (method: string, path: string, headers: Record<string, string>, body?: string) =>
+  overNodeAt(port, method, path, { host: tenant.host, ...headers }, body)
 
 async function inProcess(method: string, path: string, headers: Record<string, string>, body?: string) {
   const res = await t.app.request(path, {
