@@ -59,7 +59,10 @@ export function createApp(runtime: Runtime, routes: readonly RouteEntry[]): App 
   const documents: DocumentRoute[] = []
   for (const entry of mounted) {
     app.on([...entry.methods], entry.path, invokeFunction(runtime, entry))
-    if (entry.fn.document) documents.push({ path: entry.path, plane: entry.plane, render: entry.fn.document })
+    if (entry.fn.document) {
+      const dialect = entry.fn.errors ?? dialectOfPath(entry.path)
+      documents.push({ path: entry.path, plane: entry.plane, dialect, render: entry.fn.document })
+    }
     const methods = methodsByPath.get(entry.path) ?? new Set()
     for (const m of entry.methods) methods.add(m)
     methodsByPath.set(entry.path, methods)

@@ -103,10 +103,13 @@ export function defineFunction<
   B extends z.ZodType | undefined = undefined,
   Q extends z.ZodType | undefined = undefined,
   P extends z.ZodType | undefined = undefined,
->(definition: FunctionDefinition<B, Q, P>): FunctionDefinition<B, Q, P>
+>(definition: FunctionDefinition<B, Q, P> & { readonly document?: never }): FunctionDefinition<B, Q, P>
 export function defineFunction(definition: DocumentDefinition | AnyFunction): AnyFunction {
-  if (!('document' in definition) || 'handler' in definition) return definition as AnyFunction
-  const render = definition.document
+  const hasDocument = 'document' in definition && definition.document !== undefined
+  if (hasDocument && 'handler' in definition)
+    throw new TypeError(`${definition.path}: a function declares a handler or a document, not both`)
+  if (!hasDocument) return definition as AnyFunction
+  const render = (definition as DocumentDefinition).document
   return {
     ...definition,
     handler: async (c, ctx) => {

@@ -7,8 +7,9 @@
  * Over Node's HTTP server such a path is answered before Hono: the same organization lookup,
  * document, request id, CORS headers, metrics and access log, with none of a routed request's
  * machinery (through Hono these cheapest of requests cost ~175 µs of the core, half the rate
- * their target asks for). Anything but the plain case (another method, a query string, a
- * malformed host, no organization at all, a database that is down) goes on to Hono unchanged,
+ * their target asks for). An error (a malformed host, no organization at all, a database that
+ * is down) is answered with the app's error serializer in the route's dialect. Anything but a
+ * plain GET of exactly the path (another method, a query string) goes on to Hono unchanged,
  * where the function answers it the ordinary way.
  */
 import { createHash } from 'node:crypto'
@@ -18,6 +19,7 @@ import type { Organization } from '../tenancy.ts'
 import { CORS_RESPONSE_HEADERS, hasPublicCors } from './cors.ts'
 import { incomingHeader } from './headers.ts'
 import { recordRequest, requestIdFrom } from './request-context.ts'
+import { type ErrorDialect, errorParts, toHttpError } from './serialize-error.ts'
 
 export interface PublicDocument {
   readonly body: string
@@ -60,7 +62,7 @@ export function noneMatch(header: string | undefined, etag: string): boolean {
 }
 
 export interface DocumentAnswer {
-  readonly status: 200 | 304
+  readonly status: number
   readonly body: string | null
   /** Lower-case header names; no Content-Length. */
   readonly headers: Readonly<Record<string, string>>
@@ -80,6 +82,8 @@ export function answerDocument(doc: PublicDocument, ifNoneMatch: string | undefi
 export interface DocumentRoute {
   readonly path: string
   readonly plane: string
+  /** How its errors are answered (the function's `errors`, else by path). */
+  readonly dialect: ErrorDialect
   readonly render: RenderDocument
 }
 
@@ -107,33 +111,30 @@ export function withDocuments(
     const route = incoming.method === 'GET' ? byPath.get(incoming.url ?? '') : undefined
     if (!route) return next(incoming, outgoing)
     const started = performance.now()
+    const requestId = requestIdFrom(incomingHeader(incoming, 'x-request-id'))
+    const send = (answer: DocumentAnswer) => {
+      write(outgoing, answer, requestId, route.cors, runtime.draining)
+      const { path, plane } = route
+      recordRequest(
+        runtime,
+        { started, requestId, method: 'GET', path, route: path, plane, status: answer.status },
+        route.observe,
+      )
+    }
     runtime.organizations
       .resolve(incomingHeader(incoming, 'host'))
       .then((org) => route.render({ org, runtime }))
       .then(
-        (doc) => {
-          const requestId = requestIdFrom(incomingHeader(incoming, 'x-request-id'))
-          const answer = answerDocument(doc, incomingHeader(incoming, 'if-none-match'))
-          write(outgoing, answer, requestId, route.cors, runtime.draining)
-          recordRequest(
-            runtime,
-            {
-              started,
-              requestId,
-              method: 'GET',
-              path: route.path,
-              route: route.path,
-              plane: route.plane,
-              status: answer.status,
-            },
-            route.observe,
-          )
+        (doc) => send(answerDocument(doc, incomingHeader(incoming, 'if-none-match'))),
+        // A malformed host, no organization, a database that is down: answered as the app
+        // answers a function's error (its serializer, in the route's dialect), not loaded again.
+        (err: unknown) => {
+          const log = () => runtime.log.child({ requestId })
+          send(errorParts(toHttpError(err, log), route.dialect))
         },
-        // The function answers it (a 400 or 404 for the host, a 503 for the database).
-        () => next(incoming, outgoing),
       )
       .catch((err: unknown) => {
-        runtime.log.error({ err }, 'answering a document failed')
+        runtime.log.error({ err, requestId }, 'answering a document failed')
         if (outgoing.headersSent) outgoing.destroy()
         else next(incoming, outgoing)
       })

@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net'
 import { getRequestListener } from '@hono/node-server'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { documentRoutesOf } from '../../../shared/http/app.ts'
-import { noneMatch, withDocuments } from '../../../shared/http/documents.ts'
+import { defineFunction } from '../../../shared/http/define-function.ts'
+import { jsonDocument, noneMatch, withDocuments } from '../../../shared/http/documents.ts'
 import { overNode as overNodeAt, type RawAnswer } from '../../support/http.ts'
 import { createTenant, type Tenant } from '../../support/oauth.ts'
 import { createTestRuntime, type TestRuntime } from '../../support/runtime.ts'
@@ -85,7 +86,7 @@ describe('public documents over Node', () => {
     expect(direct.answer.headers.get('content-type')).toEqual(['application/json'])
   })
 
-  it('hands on other methods and malformed hosts, which the app answers', async () => {
+  it('hands on other methods, which the app answers; an unclaimed host is the default organization', async () => {
     const head = await viaApp(() => overNode('HEAD', '/.well-known/jwks.json'))
     expect(head.app).toBe(true)
     expect(head.answer.status).toBe(200)
@@ -101,16 +102,46 @@ describe('public documents over Node', () => {
     })
     expect(unclaimed.status).toBe(inProcess.status)
     expect(unclaimed.body).toBe(await inProcess.text())
+  })
 
-    const malformed = await viaApp(() =>
-      overNode('GET', '/.well-known/openid-configuration', { host: 'bad_host!' }),
-    )
-    expect(malformed.app).toBe(true)
-    expect(malformed.answer.status).toBe(400)
-    const malformedInProcess = await t.app.request('/.well-known/openid-configuration', {
-      headers: { host: 'bad_host!' },
+  it('answers an error as the app does, in the dialect of the route, without handing it on', async () => {
+    const ask = { host: 'bad_host!', origin: 'https://spa.example.com', 'x-request-id': 'req-bad' }
+    const direct = await viaApp(() => overNode('GET', '/.well-known/openid-configuration', ask))
+    const routed = await viaApp(() => overNode('GET', '/.well-known/openid-configuration?via=app', ask))
+    expect([direct.app, routed.app]).toEqual([false, true])
+    expect(direct.answer.status).toBe(400)
+    expect(withoutDate(direct.answer)).toEqual(withoutDate(routed.answer))
+    expect(direct.answer.body).toBe(routed.answer.body)
+    expect(JSON.parse(direct.answer.body)).toMatchObject({ error: 'invalid_request' })
+  })
+
+  it('answers 503 when the database does not answer, as the app does', async () => {
+    const down = await createTestRuntime({
+      db: t.db,
+      env: { DATABASE_URL: 'postgres://nobody:x@127.0.0.1:1/none', DATABASE_CONNECT_TIMEOUT_MS: '300' },
     })
-    expect(malformed.answer.body).toBe(await malformedInProcess.text())
+    const handedOnDown: string[] = []
+    const hono = getRequestListener(down.app.fetch, { autoCleanupIncoming: false })
+    const downServer = createServer(
+      withDocuments(down.runtime, documentRoutesOf(down.app), (incoming, outgoing) => {
+        handedOnDown.push(`${incoming.method} ${incoming.url}`)
+        return hono(incoming, outgoing)
+      }),
+    )
+    await new Promise<void>((done) => downServer.listen(0, '127.0.0.1', done))
+    try {
+      const downPort = (downServer.address() as AddressInfo).port
+      const ask = { host: 'login.acme.test', 'x-request-id': 'req-down' }
+      const direct = await overNodeAt(downPort, 'GET', '/.well-known/jwks.json', ask)
+      const routed = await overNodeAt(downPort, 'GET', '/.well-known/jwks.json?via=app', ask)
+      expect(handedOnDown).toEqual(['GET /.well-known/jwks.json?via=app'])
+      expect(direct.status).toBe(503)
+      expect(direct.headers.get('retry-after')).toEqual(['1'])
+      expect(withoutDate(direct)).toEqual(withoutDate(routed))
+      expect(direct.body).toBe(routed.body)
+    } finally {
+      await new Promise<void>((done) => downServer.close(() => done()))
+    }
   })
 
   it('counts, logs and closes the connection while draining as the app does', async () => {
@@ -159,6 +190,19 @@ describe('public documents over Node', () => {
     const after = await kids()
     expect(after).not.toEqual(before)
     expect(after).toEqual(expect.arrayContaining(before))
+  })
+})
+
+describe('defineFunction', () => {
+  it('refuses a function with both a handler and a document', () => {
+    const both = {
+      plane: 'auth',
+      method: 'GET',
+      path: '/.well-known/both',
+      handler: () => new Response('handler'),
+      document: () => Promise.resolve(jsonDocument('{}', 60)),
+    }
+    expect(() => defineFunction(both as never)).toThrow(/handler or a document, not both/)
   })
 })
 
