@@ -33,29 +33,58 @@ export async function hitRateLimits(
   hits: readonly { readonly key: string; readonly limit?: number }[],
   windowSeconds: number,
 ): Promise<RateLimitHit[]> {
-  // In SET, c.* are the values before this hit.
-  const { rows } = await q.query<{ key: string; count: number; previous: number; elapsed: number }>(
-    `INSERT INTO rate_limit_counters AS c (organization_id, key, window_start, count, previous_count)
-     SELECT $1, k, to_timestamp(floor(extract(epoch FROM now()) / $3) * $3), 1, 0 FROM unnest($2::text[]) AS k
-     ON CONFLICT (organization_id, key) DO UPDATE
-       SET previous_count = CASE
-             WHEN c.window_start = EXCLUDED.window_start THEN c.previous_count
-             WHEN c.window_start = EXCLUDED.window_start - make_interval(secs => $3) THEN c.count
-             ELSE 0 END,
-           count = CASE WHEN c.window_start = EXCLUDED.window_start THEN c.count + 1 ELSE 1 END,
-           window_start = EXCLUDED.window_start
-     RETURNING key, count, previous_count AS previous, extract(epoch FROM now() - window_start)::float8 AS elapsed`,
+  const { rows } = await q.query<CounterAfterHit & { key: string }>(
+    rateLimitHitSql('(SELECT $1::uuid AS o, k FROM unnest($2::text[]) AS k) AS hits', '$3'),
     [organizationId, hits.map((h) => h.key), windowSeconds],
   )
   const byKey = new Map(rows.map((r) => [r.key, r]))
-  return hits.map(({ key, limit = Number.POSITIVE_INFINITY }) => {
-    const { count, previous, elapsed } = byKey.get(key)!
-    const weight = Math.max(0, 1 - elapsed / windowSeconds)
-    return {
-      count: count + previous * weight,
-      retryAfter: retryAfter(count, previous, elapsed, windowSeconds, limit),
-    }
-  })
+  return hits.map(({ key, limit }) => weighHit(byKey.get(key)!, windowSeconds, limit))
+}
+
+/** A counter's row as a hit leaves it. */
+export interface CounterAfterHit {
+  /** Hits in the current window, this one included. */
+  readonly count: number
+  /** Hits in the window before it. */
+  readonly previous: number
+  /** Seconds since the current window began. */
+  readonly elapsed: number
+}
+
+/**
+ * The SQL of one hit on each counter that `source` names: a FROM item with an organization
+ * id `o` and a key `k` per row. `window` is the SQL of the window's length in seconds (a
+ * parameter). Returns key, count, previous and elapsed (CounterAfterHit), so a statement that
+ * hits a counter as it does something else (a refresh token's rotation) can weigh the hit.
+ */
+export function rateLimitHitSql(source: string, window: string): string {
+  // In SET, c.* are the values before this hit.
+  return `INSERT INTO rate_limit_counters AS c (organization_id, key, window_start, count, previous_count)
+     SELECT o, k, to_timestamp(floor(extract(epoch FROM now()) / ${window}) * ${window}), 1, 0 FROM ${source}
+     ON CONFLICT (organization_id, key) DO UPDATE
+       SET previous_count = CASE
+             WHEN c.window_start = EXCLUDED.window_start THEN c.previous_count
+             WHEN c.window_start = EXCLUDED.window_start - make_interval(secs => ${window}) THEN c.count
+             ELSE 0 END,
+           count = CASE WHEN c.window_start = EXCLUDED.window_start THEN c.count + 1 ELSE 1 END,
+           window_start = EXCLUDED.window_start
+     RETURNING key, count, previous_count AS previous, extract(epoch FROM now() - window_start)::float8 AS elapsed`
+}
+
+/**
+ * A hit's weighted count over the last `windowSeconds` (the previous window's count weighted by
+ * its share of them, plus the current window's) and, over `limit`, the wait until one fits.
+ */
+export function weighHit(
+  { count, previous, elapsed }: CounterAfterHit,
+  windowSeconds: number,
+  limit = Number.POSITIVE_INFINITY,
+): RateLimitHit {
+  const weight = Math.max(0, 1 - elapsed / windowSeconds)
+  return {
+    count: count + previous * weight,
+    retryAfter: retryAfter(count, previous, elapsed, windowSeconds, limit),
+  }
 }
 
 /**

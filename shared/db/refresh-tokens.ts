@@ -1,5 +1,6 @@
 /** SQL for refresh tokens and their families. */
 import type { Queryable } from './database.ts'
+import { type CounterAfterHit, rateLimitHitSql } from './rate-limits.ts'
 
 export interface RefreshFamily {
   readonly id: string
@@ -97,8 +98,21 @@ export async function insertRefreshFamilyWithToken(
   return rows[0]?.id
 }
 
+// One hit on the rate limit of the family of a token the statement consumed (`used`).
+const FAMILY_HIT = rateLimitHitSql(
+  `(SELECT f.organization_id AS o, 'refresh:' || f.id AS k
+      FROM used JOIN refresh_token_families f ON f.id = used.family_id) AS hits`,
+  '$5',
+)
+
 export type RefreshLookup =
-  | { readonly state: 'valid'; readonly family: RefreshFamily; readonly userActive: boolean }
+  | {
+      readonly state: 'valid'
+      readonly family: RefreshFamily
+      readonly userActive: boolean
+      /** The family's rate-limit counter (`refresh:<family id>`) after this use. */
+      readonly hit: CounterAfterHit
+    }
   | { readonly state: 'reused'; readonly family: RefreshFamily }
   | { readonly state: 'invalid' }
 
@@ -106,16 +120,23 @@ export type RefreshLookup =
  * Consumes a refresh token atomically. A token rotated away before (consumed) is a reuse:
  * its family is reported so the caller revokes all of it. Says too whether the family's user
  * is still active, saving the caller a round trip. The same statement stores the successor
- * (`rotation`) of a token it consumes: a refusal after it rolls both back, or revokes the
+ * (`rotation`) of a token it consumes and counts the use on the family's rate limit (a window
+ * of `rotation.limitWindowSeconds`): a refusal after it rolls all three back, or revokes the
  * family, successor included.
  */
 export async function consumeRefreshToken(
   q: Queryable,
   tokenDigest: Buffer,
   clientId: string,
-  rotation: { readonly nextDigest: Buffer; readonly idleSeconds: number },
+  rotation: {
+    readonly nextDigest: Buffer
+    readonly idleSeconds: number
+    readonly limitWindowSeconds: number
+  },
 ): Promise<RefreshLookup> {
-  const { rows } = await q.query<FamilyRecord & { consumed: boolean; live: boolean; user_active: boolean }>(
+  const { rows } = await q.query<
+    FamilyRecord & { consumed: boolean; live: boolean; user_active: boolean } & Partial<CounterAfterHit>
+  >(
     `WITH t AS (
        SELECT r.token_digest, r.consumed_at IS NOT NULL AS consumed,
               r.idle_expires_at > now() AND f.expires_at > now() AND f.revoked_at IS NULL AS live, f.id AS family_id
@@ -130,18 +151,23 @@ export async function consumeRefreshToken(
        INSERT INTO refresh_tokens (token_digest, organization_id, family_id, idle_expires_at)
        SELECT $3, f.organization_id, f.id, least(f.expires_at, now() + make_interval(secs => $4))
          FROM used JOIN refresh_token_families f ON f.id = used.family_id
+     ), hit AS (
+       ${FAMILY_HIT}
      )
-     SELECT f.*, t.consumed, t.live, coalesce(u.is_active, false) AS user_active
-       FROM t JOIN refresh_token_families f ON f.id = t.family_id LEFT JOIN users u ON u.id = f.user_id`,
-    [tokenDigest, clientId, rotation.nextDigest, rotation.idleSeconds],
+     SELECT f.*, t.consumed, t.live, coalesce(u.is_active, false) AS user_active,
+            hit.count, hit.previous, hit.elapsed
+       FROM t JOIN refresh_token_families f ON f.id = t.family_id LEFT JOIN users u ON u.id = f.user_id
+       LEFT JOIN hit ON true`,
+    [tokenDigest, clientId, rotation.nextDigest, rotation.idleSeconds, rotation.limitWindowSeconds],
   )
   const r = rows[0]
   if (!r) return { state: 'invalid' }
   // A token of another client is not consumed, and says nothing: just invalid.
   if (r.client_id !== clientId) return { state: 'invalid' }
   if (r.consumed) return { state: 'reused', family: toFamily(r) }
-  if (!r.live) return { state: 'invalid' }
-  return { state: 'valid', family: toFamily(r), userActive: r.user_active }
+  if (!r.live || r.count === undefined || r.count === null) return { state: 'invalid' }
+  const hit = { count: r.count, previous: r.previous!, elapsed: r.elapsed! }
+  return { state: 'valid', family: toFamily(r), userActive: r.user_active, hit }
 }
 
 /** The family of a refresh token, whatever its state (for revocation and introspection). */

@@ -328,13 +328,25 @@ describe('refresh tokens', () => {
     try {
       const { b } = await signedIn()
       let rt = (await tokens(b)).refresh_token
-      const statuses: number[] = []
-      for (let i = 0; i < 3; i++) {
-        const res = await refresh(rt)
-        statuses.push(res.status)
-        if (res.status === 200) rt = (await jsonOf(res)).refresh_token
+      /** The statuses of `n` refreshes in a row, each with the newest token. */
+      const refreshes = async (n: number) => {
+        const statuses: number[] = []
+        for (let i = 0; i < n; i++) {
+          const res = await refresh(rt)
+          statuses.push(res.status)
+          if (res.status === 200) rt = (await jsonOf(res)).refresh_token
+        }
+        return statuses
       }
-      expect(statuses).toEqual([200, 200, 429])
+      expect(await refreshes(3)).toEqual([200, 200, 429])
+      const limited = await refresh(rt)
+      expect(limited.status).toBe(429)
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0)
+      // A refused refresh rolls back its consume and its count: the token still works once the
+      // limit allows it, and the refusals did not use up the new allowance.
+      expect((await settings(4)).status).toBe(200)
+      const after = await refreshes(3)
+      expect(after).toEqual([200, 200, 429])
     } finally {
       expect((await settings(null)).status).toBe(200)
     }

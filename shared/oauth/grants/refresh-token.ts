@@ -4,7 +4,7 @@
  */
 import { digestOf, randomToken } from '../../crypto/random.ts'
 import { insertAuditEvent } from '../../db/audit.ts'
-import { hitRateLimit } from '../../db/rate-limits.ts'
+import { weighHit } from '../../db/rate-limits.ts'
 import { consumeRefreshToken, revokeRefreshFamily } from '../../db/refresh-tokens.ts'
 import type { HandlerContext } from '../../http/define-function.ts'
 import { OAuthError, rateLimited } from '../../http/errors.ts'
@@ -21,6 +21,8 @@ export interface RefreshParameters {
 }
 
 const invalidGrant = (description: string) => new OAuthError('invalid_grant', description)
+// The per-family limit counts uses per minute (DESIGN.md §7: refresh 60/min per token family).
+const RATE_WINDOW_SECONDS = 60
 
 export async function refreshTokenGrant(
   ctx: HandlerContext<unknown, unknown, unknown>,
@@ -32,13 +34,14 @@ export async function refreshTokenGrant(
   const digest = digestOf(params.refresh_token)
   const perMinute = policyOf(ctx.org).refreshPerFamilyPerMinute
   const next = randomToken()
-  // One transaction, so a refresh costs one BEGIN/COMMIT, and the consume stores the successor
-  // in the same statement. Whatever is thrown in it rolls back the consume and the successor
-  // too: the token stays usable.
+  // One transaction of two round trips: the consume, which stores the successor and counts
+  // the use on the family's rate limit in the same statement, then COMMIT. Whatever is thrown
+  // in it rolls back the consume, the successor and the count: the token stays usable.
   const outcome = await ctx.db.transaction(async (q) => {
     const lookup = await consumeRefreshToken(q, digest, client.clientId, {
       nextDigest: digestOf(next),
       idleSeconds: client.refreshTokenIdleTtl,
+      limitWindowSeconds: RATE_WINDOW_SECONDS,
     })
     if (lookup.state === 'invalid') return { error: 'the refresh token is invalid, expired or revoked' }
     const family = lookup.family
@@ -58,7 +61,7 @@ export async function refreshTokenGrant(
     }
     // A refusal rolls the count back with the consume; the count committed so far already
     // stands at the limit, so every further use in this window is refused as well.
-    const limit = await hitRateLimit(q, ctx.org.id, `refresh:${family.id}`, 60, perMinute)
+    const limit = weighHit(lookup.hit, RATE_WINDOW_SECONDS, perMinute)
     if (limit.count > perMinute) throw rateLimited(limit.retryAfter)
     const refused = requestedScope.find((s) => !family.scope.includes(s))
     if (refused !== undefined)
