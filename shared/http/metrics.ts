@@ -166,8 +166,4 @@ export class Metrics {
     this.processMetrics = true
     collectDefaultMetrics({ register: this.registry, prefix: 'zenoauth_' })
   }
-
-  observe(route: string, plane: string, method: string, status: number, seconds: number): void {
-    this.requests.observe(route, plane, method, status, seconds)
-  }
 }
