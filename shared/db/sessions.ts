@@ -72,6 +72,20 @@ export async function insertSession(
   return toSession(rows[0]!)
 }
 
+/**
+ * The CTEs `found`, the live session with the cookie digest $1 (not ended, inside both
+ * timeouts), and `touched`, the same row with its idle timeout extended by $2 seconds when it
+ * was last seen more than a minute ago (one write a minute at most).
+ */
+const LIVE_SESSION = `found AS (
+       SELECT * FROM sessions
+        WHERE token_digest = $1 AND ended_at IS NULL AND expires_at > now() AND idle_expires_at > now()
+     ), touched AS (
+       UPDATE sessions s SET last_seen_at = now(), idle_expires_at = least(s.expires_at, now() + make_interval(secs => $2))
+         FROM found WHERE s.id = found.id AND found.last_seen_at < now() - interval '1 minute'
+       RETURNING s.*
+     )`
+
 /** What an authorization needs of a signed-in browser: its session and user. */
 export interface SignedIn {
   readonly sessionId: string
@@ -91,13 +105,7 @@ export async function findSignedIn(
   idleSeconds: number,
 ): Promise<SignedIn | undefined> {
   const { rows } = await q.query<{ id: string; user_id: string; auth_time: Date; amr: string[] }>(
-    `WITH found AS (
-       SELECT id, user_id, auth_time, amr, last_seen_at FROM sessions
-        WHERE token_digest = $1 AND ended_at IS NULL AND expires_at > now() AND idle_expires_at > now()
-     ), touched AS (
-       UPDATE sessions s SET last_seen_at = now(), idle_expires_at = least(s.expires_at, now() + make_interval(secs => $2))
-         FROM found WHERE s.id = found.id AND found.last_seen_at < now() - interval '1 minute'
-     )
+    `WITH ${LIVE_SESSION}
      SELECT found.id, found.user_id, found.auth_time, found.amr
        FROM found JOIN users u ON u.id = found.user_id AND u.is_active`,
     [tokenDigest, idleSeconds],
@@ -106,22 +114,12 @@ export async function findSignedIn(
   return r && { sessionId: r.id, userId: r.user_id, authTime: r.auth_time, amr: r.amr }
 }
 
-/**
- * The live session with this cookie digest (not ended, inside both timeouts), extending its
- * idle timeout when it was last seen more than a minute ago (one write a minute at most).
- */
-const LIVE_SESSION_WITH_USER = `WITH found AS (
-       SELECT * FROM sessions
-        WHERE token_digest = $1 AND ended_at IS NULL AND expires_at > now() AND idle_expires_at > now()
-     ), touched AS (
-       UPDATE sessions s SET last_seen_at = now(), idle_expires_at = least(s.expires_at, now() + make_interval(secs => $2))
-         FROM found WHERE s.id = found.id AND found.last_seen_at < now() - interval '1 minute'
-       RETURNING s.*
-     ), live AS (
+const LIVE_SESSION_WITH_USER = `WITH ${LIVE_SESSION}, live AS (
        SELECT * FROM touched UNION ALL SELECT * FROM found WHERE NOT EXISTS (SELECT 1 FROM touched)
      )
      SELECT live.*, ${prefixedUserColumns('u')} FROM live LEFT JOIN users u ON u.id = live.user_id`
 
+/** The live session with this cookie digest and its user, touched as LIVE_SESSION says. */
 export async function findLiveSession(
   q: Queryable,
   tokenDigest: Buffer,

@@ -39,17 +39,22 @@ export async function currentSession(c: Context, ctx: Ctx): Promise<LiveSession 
 
 /** The request's signed-in session and active user, narrowly (findSignedIn), if any. */
 export async function signedInOf(q: Queryable, c: Context, ctx: Ctx): Promise<SignedIn | undefined> {
-  const token = readCookie(c, ctx.org, SESSION_COOKIE)
-  if (!token || token.length > 100) return undefined
-  return findSignedIn(q, digestOf(token), policyOf(ctx.org).sessionIdleSeconds)
+  const digest = sessionCookieDigest(c, ctx)
+  return digest && findSignedIn(q, digest, policyOf(ctx.org).sessionIdleSeconds)
 }
 
 /** currentSession in the caller's transaction. */
 export async function sessionOf(q: Queryable, c: Context, ctx: Ctx): Promise<LiveSession | undefined> {
-  const token = readCookie(c, ctx.org, SESSION_COOKIE)
-  if (!token || token.length > 100) return undefined
-  const live = await findLiveSession(q, digestOf(token), policyOf(ctx.org).sessionIdleSeconds)
+  const digest = sessionCookieDigest(c, ctx)
+  if (!digest) return undefined
+  const live = await findLiveSession(q, digest, policyOf(ctx.org).sessionIdleSeconds)
   return live?.user?.isActive ? { session: live.session, user: live.user } : undefined
+}
+
+/** The digest of the request's session cookie; undefined without one or with a malformed one. */
+function sessionCookieDigest(c: Context, ctx: Ctx): Buffer | undefined {
+  const token = readCookie(c, ctx.org, SESSION_COOKIE)
+  return token && token.length <= 100 ? digestOf(token) : undefined
 }
 
 /** Starts a session for a user who just authenticated, in the caller's transaction. */
