@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { afterAll, inject } from 'vitest'
+import { Database, type DatabaseOptions } from '../../shared/db/database.ts'
 import { APP_ROLE, withDatabase } from '../../shared/db/embedded.ts'
 
 export interface TestDatabase {
@@ -41,4 +42,17 @@ export async function createTestDatabase(options: { empty?: boolean } = {}): Pro
     appUrl: withDatabase(superuserUrl, name, { name: APP_ROLE, password: inject('appPassword') }),
     sql: async (text, values) => (await owner.query(text, values)).rows,
   }
+}
+
+/** The runtime's Database on `url` (the test's appUrl, say), as the server configures it. */
+export function runtimeDatabase(url: string, options: Partial<DatabaseOptions> = {}): Database {
+  return new Database({
+    url,
+    poolMax: 2,
+    statementTimeoutMs: 5000,
+    connectTimeoutMs: 5000,
+    runtimeRole: 'zenoauth_runtime',
+    applicationName: 'zenoauth-test',
+    ...options,
+  })
 }

@@ -5,9 +5,9 @@ import {
   insertAuthorizationCode,
   takeCodeIssuance,
 } from '../../../shared/db/authorization.ts'
-import { Database, type Queryable } from '../../../shared/db/database.ts'
+import type { Database, Queryable } from '../../../shared/db/database.ts'
 import { insertRefreshFamilyWithToken } from '../../../shared/db/refresh-tokens.ts'
-import { createTestDatabase, type TestDatabase } from '../../support/database.ts'
+import { createTestDatabase, runtimeDatabase, type TestDatabase } from '../../support/database.ts'
 import { seedOrganization, seedUser } from '../../support/seed.ts'
 
 let db: TestDatabase
@@ -19,14 +19,7 @@ beforeAll(async () => {
   db = await createTestDatabase()
   org = await seedOrganization(db, { slug: 'org-a', isDefault: true })
   user = await seedUser(db, org, 'alice@a.test')
-  runtime = new Database({
-    url: db.appUrl,
-    poolMax: 3,
-    statementTimeoutMs: 5000,
-    connectTimeoutMs: 5000,
-    runtimeRole: 'zenoauth_runtime',
-    applicationName: 'authorization-codes-test',
-  })
+  runtime = runtimeDatabase(db.appUrl, { poolMax: 3 })
   return () => runtime.close()
 })
 

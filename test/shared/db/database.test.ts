@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Database, type DatabaseOptions } from '../../../shared/db/database.ts'
-import { createTestDatabase, type TestDatabase } from '../../support/database.ts'
+import type { Database, DatabaseOptions } from '../../../shared/db/database.ts'
+import { createTestDatabase, runtimeDatabase, type TestDatabase } from '../../support/database.ts'
 import { seedOrganization } from '../../support/seed.ts'
 
 let db: TestDatabase
@@ -9,15 +9,7 @@ let org: string
 
 /** The runtime's Database on one connection, so each statement sees what the previous prepared. */
 const connect = (options: Partial<DatabaseOptions> = {}) =>
-  new Database({
-    url: db.appUrl,
-    poolMax: 1,
-    statementTimeoutMs: 5000,
-    connectTimeoutMs: 5000,
-    runtimeRole: 'zenoauth_runtime',
-    applicationName: 'database-test',
-    ...options,
-  })
+  runtimeDatabase(db.appUrl, { poolMax: 1, ...options })
 
 beforeAll(async () => {
   db = await createTestDatabase()

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { Database } from '../../../shared/db/database.ts'
+import type { Database } from '../../../shared/db/database.ts'
 import { hitRateLimit, hitRateLimits } from '../../../shared/db/rate-limits.ts'
-import { createTestDatabase, type TestDatabase } from '../../support/database.ts'
+import { createTestDatabase, runtimeDatabase, type TestDatabase } from '../../support/database.ts'
 import { seedOrganization } from '../../support/seed.ts'
 
 let db: TestDatabase
@@ -11,14 +11,7 @@ let org: string
 beforeAll(async () => {
   db = await createTestDatabase()
   org = await seedOrganization(db, { slug: 'org-a', isDefault: true })
-  runtime = new Database({
-    url: db.appUrl,
-    poolMax: 2,
-    statementTimeoutMs: 5000,
-    connectTimeoutMs: 5000,
-    runtimeRole: 'zenoauth_runtime',
-    applicationName: 'rate-limit-test',
-  })
+  runtime = runtimeDatabase(db.appUrl)
   return () => runtime.close()
 })
 

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { Database } from '../../../shared/db/database.ts'
+import type { Database } from '../../../shared/db/database.ts'
 import { listOrganizations, resolveOrganizationByHost } from '../../../shared/db/organizations.ts'
-import { createTestDatabase, type TestDatabase } from '../../support/database.ts'
+import { createTestDatabase, runtimeDatabase, type TestDatabase } from '../../support/database.ts'
 import { seedOrganization, seedUser } from '../../support/seed.ts'
 
 const TENANT_TABLES = [
@@ -18,16 +18,7 @@ let runtime: Database
 let orgA: string
 let orgB: string
 
-function database(url: string, poolMax = 2) {
-  return new Database({
-    url,
-    poolMax,
-    statementTimeoutMs: 5000,
-    connectTimeoutMs: 5000,
-    runtimeRole: 'zenoauth_runtime',
-    applicationName: 'rls-test',
-  })
-}
+const database = (url: string, poolMax = 2) => runtimeDatabase(url, { poolMax })
 
 beforeAll(async () => {
   db = await createTestDatabase()
