@@ -14,7 +14,7 @@ import { methodNotAllowed, notFound } from './errors.ts'
 import { lateResponseHeader, nodeBindings, requestHeader, responseHeaders } from './headers.ts'
 import { mountHealth } from './health.ts'
 import { openApiDocument } from './openapi.ts'
-import { decodeBody, decodeParameters, readBody, validate } from './parse-request.ts'
+import { decodeBody, decodeParameters, readBody, unstorable, validate } from './parse-request.ts'
 import { reply } from './reply.ts'
 import { recordRequest, requestIdFrom } from './request-context.ts'
 import {
@@ -149,6 +149,10 @@ function invokeFunction(runtime: Runtime, entry: RouteEntry) {
     c.set('plane', entry.plane)
     const org = await runtime.organizations.resolve(requestHeader(c, 'host'))
     let params: unknown = hasParams ? c.req.param() : {}
+    // A path segment no stored value can equal (a NUL, a lone surrogate) names nothing.
+    if (hasParams && Object.values(params as Record<string, string>).some((v) => unstorable(v))) {
+      throw notFound()
+    }
     if (fn.params) {
       const parsed = fn.params.safeParse(params)
       if (!parsed.success) throw notFound()

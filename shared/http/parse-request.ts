@@ -90,7 +90,8 @@ export function mediaTypeOf(contentType: string | undefined | null): string {
 
 /**
  * Decodes the body as `type`.
- * @throws HttpError 415 for another media type, 400 for malformed JSON.
+ * @throws HttpError 415 for another media type, 400 for malformed JSON or a string in it that
+ *   cannot be stored (see {@link unstorable}).
  */
 export function decodeBody(
   text: string,
@@ -105,18 +106,63 @@ export function decodeBody(
   if (text.trim() === '') return {}
   if (!MEDIA_TYPES[type].includes(media)) throw unsupportedMediaType(MEDIA_TYPES[type])
   if (type === 'form') return decodeParameters(new URLSearchParams(text), schema, dialect)
+  let value: unknown
   try {
-    return JSON.parse(text)
+    value = JSON.parse(text)
   } catch {
     throw malformedBody('The request body is not valid JSON.')
   }
+  const bad = firstUnstorable(value, [])
+  if (bad) throw validationError(dialect, `\`${formatPath(bad.path) || '(body)'}\` ${bad.reason}`, [bad])
+  return value
+}
+
+/**
+ * Why a request string cannot be stored as it is, or undefined when it can. PostgreSQL's
+ * `text` holds no NUL character (a statement carrying one fails), and a lone UTF-16
+ * surrogate (a JSON escape such as `\ud800`) would reach the database as U+FFFD: one would
+ * be a server error, the other a value silently changed. Both are refused up front.
+ */
+export function unstorable(value: string): string | undefined {
+  if (value.includes('\0')) return 'must not contain a NUL character'
+  if (!value.isWellFormed()) return 'must be well-formed Unicode (no lone surrogate)'
+  return undefined
+}
+
+/** The first string in a parsed JSON value, key or value, that cannot be stored. */
+function firstUnstorable(
+  value: unknown,
+  path: PropertyKey[],
+): { path: PropertyKey[]; message: string; reason: string } | undefined {
+  if (typeof value === 'string') {
+    const reason = unstorable(value)
+    return reason ? { path, message: reason, reason } : undefined
+  }
+  if (value === null || typeof value !== 'object') return undefined
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const bad = firstUnstorable(value[i], [...path, i])
+      if (bad) return bad
+    }
+    return undefined
+  }
+  for (const [key, item] of Object.entries(value)) {
+    const keyReason = unstorable(key)
+    if (keyReason) {
+      const reason = `has a field name that ${keyReason}`
+      return { path, message: reason, reason }
+    }
+    const bad = firstUnstorable(item, [...path, key])
+    if (bad) return bad
+  }
+  return undefined
 }
 
 /**
  * Turns form or query parameters into an object for `schema`. RFC 6749 §3.1: parameters
  * without a value are treated as omitted, and none may appear more than once, except those
  * the schema declares as arrays (RFC 8707 `resource`, for instance).
- * @throws HttpError 400 naming a repeated parameter.
+ * @throws HttpError 400 naming a repeated parameter or one that cannot be stored.
  */
 export function decodeParameters(
   params: URLSearchParams,
@@ -125,7 +171,13 @@ export function decodeParameters(
 ) {
   const out: Record<string, string | string[]> = {}
   for (const [key, value] of params) {
+    const keyReason = unstorable(key)
+    if (keyReason) {
+      throw validationError(dialect, `a parameter name ${keyReason}`, [{ path: [], message: keyReason }])
+    }
     if (value === '') continue
+    const reason = unstorable(value)
+    if (reason) throw validationError(dialect, `\`${key}\` ${reason}`, [{ path: [key], message: reason }])
     if (schema && isArrayField(schema, key)) {
       const list = (out[key] as string[] | undefined) ?? []
       list.push(value)

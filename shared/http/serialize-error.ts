@@ -1,7 +1,8 @@
 /**
  * The one error serializer. Whatever a handler or middleware throws becomes a response in
  * the dialect of the route; anything that is not an HttpError is logged with the request id
- * and answered as a generic 500 that says nothing of its cause.
+ * and answered as a generic 500 that says nothing of its cause, except a database's refusal
+ * of a request value, which is the client's 400.
  */
 import type { Logger } from '../log.ts'
 import { errorBody, renderPage } from '../pages/layout.ts'
@@ -31,8 +32,27 @@ export function toHttpError(err: unknown, log: () => Logger): HttpError {
     if (!err.expose) log().error({ err }, 'request failed')
     return err
   }
+  if (isDataException(err)) {
+    // A value the request carried that the database refused (SQLSTATE class 22: a string
+    // too long for its column, a number out of range, an invalid UUID). The request is at
+    // fault, so it gets a 400; it is still logged as an error, since input validation
+    // should have refused it before any statement ran.
+    log().error({ err }, 'request value refused by the database')
+    return new HttpError(400, 'invalid_request', 'A value in the request is not valid.')
+  }
   log().error({ err }, 'unexpected error')
   return internalError()
+}
+
+/** A PostgreSQL data exception (SQLSTATE class 22), as `pg` reports it. */
+function isDataException(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return (
+    err instanceof Error &&
+    typeof code === 'string' &&
+    /^22[0-9A-Z]{3}$/.test(code) &&
+    typeof (err as { severity?: unknown }).severity === 'string'
+  )
 }
 
 export interface ErrorParts {

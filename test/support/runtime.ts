@@ -3,8 +3,10 @@ import { Writable } from 'node:stream'
 import { afterAll } from 'vitest'
 import { ROUTES } from '../../functions/routes.gen.ts'
 import { type Config, loadConfig } from '../../shared/config.ts'
+import { freePort } from '../../shared/db/embedded.ts'
 import { type App, createApp } from '../../shared/http/app.ts'
 import type { RouteEntry } from '../../shared/http/define-function.ts'
+import { startServer } from '../../shared/http/server.ts'
 import { createLogger } from '../../shared/log.ts'
 import { Runtime } from '../../shared/runtime.ts'
 import { createTestDatabase, type TestDatabase } from './database.ts'
@@ -54,4 +56,20 @@ export async function createTestRuntime(
   runtime.start()
   afterAll(() => runtime.close())
   return { runtime, app: createApp(runtime, options.routes ?? ROUTES), config, db, logs }
+}
+
+/**
+ * A runtime served over real HTTP on a free loopback port, which is also its PUBLIC_URL
+ * (`t.config.publicUrl`); the server is shut down after the file, before the runtime closes.
+ */
+export async function createServedRuntime(
+  options: { env?: Record<string, string> } = {},
+): Promise<TestRuntime> {
+  const port = await freePort()
+  const t = await createTestRuntime({
+    env: { PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}`, ...options.env },
+  })
+  const server = await startServer(t.runtime, t.app)
+  afterAll(() => server.shutdown())
+  return t
 }
