@@ -5,14 +5,11 @@
 import { createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify } from 'jose'
 import * as oauth from 'oauth4webapi'
 import * as client from 'openid-client'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freePort } from '../../shared/db/embedded.ts'
-import { type RunningServer, startServer } from '../../shared/http/server.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { type AppJson, createTenant, type Tenant } from '../support/oauth.ts'
-import { createTestRuntime, type TestRuntime } from '../support/runtime.ts'
+import { createServedRuntime, type TestRuntime } from '../support/runtime.ts'
 
 let t: TestRuntime
-let server: RunningServer
 let issuer: URL
 let tenant: Tenant
 let basicApp: AppJson
@@ -22,11 +19,7 @@ let jwtKeys: Awaited<ReturnType<typeof generateKeyPair>>
 const insecure = { execute: [client.allowInsecureRequests] }
 
 beforeAll(async () => {
-  const port = await freePort()
-  t = await createTestRuntime({
-    env: { PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}` },
-  })
-  server = await startServer(t.runtime, t.app)
+  t = await createServedRuntime()
   issuer = new URL(t.config.publicUrl)
   tenant = await createTenant(t, 'acme')
   const common = {
@@ -48,7 +41,6 @@ beforeAll(async () => {
     jwks: { keys: [{ ...(await exportJWK(jwtKeys.publicKey)), kid: 'rp-key', alg: 'ES256' }] },
   })
 })
-afterAll(() => server?.shutdown())
 
 describe('openid-client', () => {
   const configFor = (app: AppJson, auth: client.ClientAuth) =>

@@ -4,28 +4,21 @@
  * validation, UserInfo, refresh, RP-initiated logout, and PAR.
  */
 import * as client from 'openid-client'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freePort } from '../../shared/db/embedded.ts'
-import { type RunningServer, startServer } from '../../shared/http/server.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { Browser, signIn } from '../support/browser.ts'
 import { jsonOf } from '../support/http.ts'
 import { type AppJson, createTenant, type Tenant } from '../support/oauth.ts'
-import { createTestRuntime, type TestRuntime } from '../support/runtime.ts'
+import { createServedRuntime, type TestRuntime } from '../support/runtime.ts'
 
 const REDIRECT = 'https://rp.example.com/callback'
 const PASSWORD = 'correct horse battery staple'
 let t: TestRuntime
-let server: RunningServer
 let tenant: Tenant
 let app: AppJson
 let config: client.Configuration
 
 beforeAll(async () => {
-  const port = await freePort()
-  t = await createTestRuntime({
-    env: { PORT: String(port), HOST: '127.0.0.1', PUBLIC_URL: `http://127.0.0.1:${port}` },
-  })
-  server = await startServer(t.runtime, t.app)
+  t = await createServedRuntime()
   tenant = await createTenant(t, 'acme')
   app = await tenant.createApplication({
     name: 'Shop',
@@ -51,7 +44,6 @@ beforeAll(async () => {
     },
   )
 })
-afterAll(() => server?.shutdown())
 
 const httpBrowser = () => new Browser((url, init) => fetch(url, init), t.config.publicUrl)
 
