@@ -90,8 +90,8 @@ export function mediaTypeOf(contentType: string | undefined | null): string {
 
 /**
  * Decodes the body as `type`.
- * @throws HttpError 415 for another media type, 400 for malformed JSON or a string in it that
- *   cannot be stored (see {@link unstorable}).
+ * @throws HttpError 415 for another media type, 400 for malformed JSON, JSON nested too deeply
+ *   or a string in it that cannot be stored (see {@link jsonProblem}).
  */
 export function decodeBody(
   text: string,
@@ -112,8 +112,12 @@ export function decodeBody(
   } catch {
     throw malformedBody('The request body is not valid JSON.')
   }
-  const bad = firstUnstorable(value, [])
-  if (bad) throw validationError(dialect, `\`${formatPath(bad.path) || '(body)'}\` ${bad.reason}`, [bad])
+  const bad = jsonProblem(value)
+  if (bad) {
+    throw validationError(dialect, `\`${formatPath(bad.path) || '(body)'}\` ${bad.reason}`, [
+      { path: bad.path, message: bad.reason },
+    ])
+  }
   return value
 }
 
@@ -129,33 +133,53 @@ export function unstorable(value: string): string | undefined {
   return undefined
 }
 
-/** The first string in a parsed JSON value, key or value, that cannot be stored. */
-function firstUnstorable(
-  value: unknown,
-  path: PropertyKey[],
-): { path: PropertyKey[]; message: string; reason: string } | undefined {
-  if (typeof value === 'string') {
-    const reason = unstorable(value)
-    return reason ? { path, message: reason, reason } : undefined
-  }
-  if (value === null || typeof value !== 'object') return undefined
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const bad = firstUnstorable(value[i], [...path, i])
-      if (bad) return bad
+/** How deep a JSON body or parameter may nest: deeper is refused, not walked or stored. */
+export const MAX_JSON_DEPTH = 32
+
+interface Frame {
+  readonly value: unknown
+  readonly depth: number
+  readonly parent?: Frame
+  readonly key?: PropertyKey
+}
+
+/**
+ * The first place in a parsed JSON value, in document order, that cannot be stored: a string
+ * (key or value) `unstorable` refuses, or an object or array nested deeper than
+ * {@link MAX_JSON_DEPTH}. Walked with a stack of its own, so no nesting can overflow the call
+ * stack, and the path is built only for the answer.
+ */
+export function jsonProblem(root: unknown): { path: PropertyKey[]; reason: string } | undefined {
+  const stack: Frame[] = [{ value: root, depth: 0 }]
+  for (let frame = stack.pop(); frame; frame = stack.pop()) {
+    const { value, depth } = frame
+    if (typeof value === 'string') {
+      const reason = unstorable(value)
+      if (reason) return { path: pathOf(frame), reason }
+      continue
     }
-    return undefined
-  }
-  for (const [key, item] of Object.entries(value)) {
-    const keyReason = unstorable(key)
-    if (keyReason) {
-      const reason = `has a field name that ${keyReason}`
-      return { path, message: reason, reason }
+    if (value === null || typeof value !== 'object') continue
+    if (depth >= MAX_JSON_DEPTH)
+      return { path: pathOf(frame), reason: `nests deeper than ${MAX_JSON_DEPTH} levels` }
+    const entries: [PropertyKey, unknown][] = Array.isArray(value)
+      ? value.map((item, i) => [i, item])
+      : Object.entries(value)
+    for (const [key] of entries) {
+      const reason = typeof key === 'string' ? unstorable(key) : undefined
+      if (reason) return { path: pathOf(frame), reason: `has a field name that ${reason}` }
     }
-    const bad = firstUnstorable(item, [...path, key])
-    if (bad) return bad
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, item] = entries[i]!
+      stack.push({ value: item, depth: depth + 1, parent: frame, key })
+    }
   }
   return undefined
+}
+
+function pathOf(frame: Frame): PropertyKey[] {
+  const path: PropertyKey[] = []
+  for (let f: Frame | undefined = frame; f?.parent; f = f.parent) path.push(f.key!)
+  return path.reverse()
 }
 
 /**

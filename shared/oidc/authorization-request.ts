@@ -6,6 +6,7 @@
  * never redirected (RFC 6749 §4.1.2.1); after that they go back to the client.
  */
 import { HttpError, OAuthError, type OAuthErrorCode } from '../http/errors.ts'
+import { jsonProblem } from '../http/parse-request.ts'
 import type { Client } from '../oauth/clients.ts'
 import { audienceFor, grantedScopes, parseScope } from '../oauth/scopes.ts'
 
@@ -190,6 +191,12 @@ function parseAuthorizationDetails(
   }
   if (!Array.isArray(parsed) || parsed.length === 0 || parsed.length > 10) {
     fail('invalid_authorization_details', 'authorization_details must be an array of 1 to 10 objects')
+  }
+  // Stored as jsonb with the code and its tokens: what PostgreSQL cannot hold is refused here.
+  const bad = jsonProblem(parsed)
+  if (bad) {
+    const at = bad.path.map((p) => `[${typeof p === 'number' ? p : JSON.stringify(p)}]`).join('')
+    fail('invalid_authorization_details', `authorization_details${at} ${bad.reason}`)
   }
   const details = parsed as unknown[]
   for (const detail of details) {

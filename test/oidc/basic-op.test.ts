@@ -316,6 +316,33 @@ describe('consent', () => {
     )
     expect(done.external?.searchParams.get('error')).toBe('invalid_authorization_details')
   })
+
+  it.each([
+    [
+      'a NUL character',
+      { type: 'payment_initiation', creditor: 'a\u0000b' },
+      '[0]["creditor"] must not contain a NUL character',
+    ],
+    [
+      'a lone surrogate',
+      { type: 'payment_initiation', creditor: '\ud800' },
+      '[0]["creditor"] must be well-formed Unicode (no lone surrogate)',
+    ],
+    [
+      'nesting deeper than 32 levels',
+      { type: 'payment_initiation', deep: JSON.parse(`${'['.repeat(40)}${']'.repeat(40)}`) },
+      ' nests deeper than 32 levels',
+    ],
+  ])(
+    'refuses authorization_details holding %s, which PostgreSQL could not store as sent',
+    async (_, detail, said) => {
+      const done = await browser().visit(
+        authorizeUrl({ authorization_details: JSON.stringify([detail]) }).url,
+      )
+      expect(done.external?.searchParams.get('error')).toBe('invalid_authorization_details')
+      expect(done.external?.searchParams.get('error_description')).toContain(said)
+    },
+  )
 })
 
 describe('authorization request checks (RFC 9700)', () => {

@@ -1,7 +1,7 @@
 /**
  * Every route of the route table, over real HTTP, against input no client should send: a
  * NUL character or a lone surrogate in a parameter, a path segment or a JSON string,
- * malformed JSON, the wrong media type, repeated parameters. Whatever the route, the answer
+ * malformed JSON, JSON nested thousands deep, the wrong media type, repeated parameters. Whatever the route, the answer
  * is a 4xx (or the route's ordinary answer) in the route's own error shape: never a 5xx, never
  * a stack trace, and nothing the server logs as an error.
  */
@@ -58,6 +58,7 @@ const BODIES: [string, string][] = [
     JSON_TYPE,
   ],
   [`{"${nul('k')}":1}`, JSON_TYPE],
+  [`{"name":${'['.repeat(5000)}${']'.repeat(5000)}}`, JSON_TYPE],
   ['<a/>', 'application/xml'],
 ]
 
@@ -135,7 +136,7 @@ describe('malformed input on every route', () => {
     expect(errors.map((r) => r.msg)).toEqual([])
   }, 120_000)
 
-  it('names the field that holds a NUL or a lone surrogate, and writes nothing', async () => {
+  it('names the field that holds a NUL, a lone surrogate or nesting too deep, and writes nothing', async () => {
     const list = async () => (await jsonOf(await tenant.admin('GET', '/api/v1/users'))).data as unknown[]
     const count = (await list()).length
     const surrogate = await tenant.admin('POST', '/api/v1/users', {
@@ -160,6 +161,22 @@ describe('malformed input on every route', () => {
       error: 'invalid_request',
       error_description: '`scope` must not contain a NUL character',
     })
+    const deep = await tenant.admin('POST', '/api/v1/users', {
+      email: 'deep@acme.test',
+      name: JSON.parse(`${'['.repeat(33)}${']'.repeat(33)}`),
+    })
+    expect(deep.status).toBe(400)
+    expect(await jsonOf(deep)).toMatchObject({
+      detail: `\`name${'[0]'.repeat(31)}\` nests deeper than 32 levels`,
+      errors: [{ pointer: `/name${'/0'.repeat(31)}` }],
+    })
+    // 32 levels are walked and then refused by the schema, as any wrong type is.
+    const deepest = await tenant.admin('POST', '/api/v1/users', {
+      email: 'deep@acme.test',
+      name: JSON.parse(`${'['.repeat(31)}${']'.repeat(31)}`),
+    })
+    expect(deepest.status).toBe(400)
+    expect((await jsonOf(deepest)).detail).not.toContain('nests deeper')
     expect((await list()).length).toBe(count)
     // A path segment no stored value can equal names nothing.
     const missing = await tenant.admin('GET', '/api/v1/users/%00')
