@@ -77,7 +77,8 @@ export async function createApplication(ctx: Ctx, actor: AdminActor, input: Crea
  */
 export async function patchApplication(ctx: Ctx, actor: AdminActor, id: string, patch: UpdateApplication) {
   return ctx.db.transaction(async (q) => {
-    const current = await findApplicationById(q, id)
+    // Locked: the patch is merged onto this row, and the row is still there to update.
+    const current = await findApplicationById(q, id, { forUpdate: true })
     if (!current) throw applicationNotFound()
     const settings = applyPatch(current, patch)
     checkRules(settings)
@@ -126,7 +127,9 @@ export async function removeApplication(ctx: Ctx, actor: AdminActor, id: string)
  */
 export async function rotateApplicationSecret(ctx: Ctx, actor: AdminActor, id: string, graceSeconds: number) {
   return ctx.db.transaction(async (q) => {
-    const application = await findApplicationById(q, id)
+    // Locked: two rotations at once must not each keep only their own predecessors'
+    // secrets in grace and leave both new secrets valid.
+    const application = await findApplicationById(q, id, { forUpdate: true })
     if (!application) throw applicationNotFound()
     if (!usesSecret(application)) {
       throw new ProblemError(

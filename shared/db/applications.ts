@@ -192,8 +192,22 @@ export async function findApplicationByClientId(
   }
 }
 
-export async function findApplicationById(q: Queryable, id: string): Promise<Application | undefined> {
-  const { rows } = await q.query<ApplicationRecord>('SELECT * FROM applications WHERE id = $1', [id])
+/**
+ * An application by id. `forUpdate` locks the row until the transaction ends: a
+ * read-modify-write then cannot lose a concurrent change, nor write to an application
+ * deleted in between.
+ */
+export async function findApplicationById(
+  q: Queryable,
+  id: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<Application | undefined> {
+  const { rows } = await q.query<ApplicationRecord>(
+    options.forUpdate
+      ? 'SELECT * FROM applications WHERE id = $1 FOR UPDATE'
+      : 'SELECT * FROM applications WHERE id = $1',
+    [id],
+  )
   return rows[0] && toApplication(rows[0])
 }
 

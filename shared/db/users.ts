@@ -150,8 +150,19 @@ export async function insertUser(q: Queryable, organizationId: string, user: New
   return toUser(rows[0]!)
 }
 
-export async function findUserById(q: Queryable, id: string): Promise<User | undefined> {
-  const { rows } = await q.query<UserRecord>('SELECT * FROM users WHERE id = $1', [id])
+/**
+ * A user by id. `forUpdate` locks the row until the transaction ends: a read-modify-write
+ * then cannot lose a concurrent change, nor write to a user deleted in between.
+ */
+export async function findUserById(
+  q: Queryable,
+  id: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<User | undefined> {
+  const { rows } = await q.query<UserRecord>(
+    options.forUpdate ? 'SELECT * FROM users WHERE id = $1 FOR UPDATE' : 'SELECT * FROM users WHERE id = $1',
+    [id],
+  )
   return rows[0] && toUser(rows[0])
 }
 

@@ -6,6 +6,7 @@ import { digestOf, randomToken } from '../crypto/random.ts'
 import {
   type Application,
   deleteApplication,
+  findApplicationById,
   insertApplication,
   insertApplicationSecret,
   setClientMetadata,
@@ -14,8 +15,13 @@ import {
 } from '../db/applications.ts'
 import { insertAuditEvent } from '../db/audit.ts'
 import type { HandlerContext } from '../http/define-function.ts'
+import { bearerError } from '../http/errors.ts'
 
 type Ctx = HandlerContext<unknown, unknown, unknown>
+
+// As for an unknown client (RFC 7592 §2): its registration access token is no longer valid.
+const clientGone = () =>
+  bearerError('invalid_token', 'the registration access token is invalid for this client')
 
 const actorOf = (ctx: Ctx, clientId: string | null) => ({
   actorType: clientId ? ('client' as const) : ('anonymous' as const),
@@ -60,10 +66,14 @@ export async function updateRegisteredClient(
   extras: Record<string, unknown>,
 ) {
   return ctx.db.transaction(async (q) => {
-    const app = (await updateApplication(q, current.id, { ...settings, isActive: current.isActive }))!
+    // `current` was read before this transaction. Reading it again under a lock keeps an
+    // admin's concurrent change of is_active (or a deletion) from being overwritten.
+    const locked = await findApplicationById(q, current.id, { forUpdate: true })
+    if (!locked) throw clientGone()
+    const app = (await updateApplication(q, locked.id, { ...settings, isActive: locked.isActive }))!
     await setClientMetadata(q, app.id, extras)
     let clientSecret: string | undefined
-    if (usesSecret(settings) && !usesSecret(current)) {
+    if (usesSecret(settings) && !usesSecret(locked)) {
       clientSecret = randomToken()
       await insertApplicationSecret(q, ctx.org.id, app.id, digestOf(clientSecret))
     }
@@ -82,7 +92,8 @@ export async function updateRegisteredClient(
 
 export async function deleteRegisteredClient(ctx: Ctx, app: Application): Promise<void> {
   await ctx.db.transaction(async (q) => {
-    await deleteApplication(q, app.id)
+    // Deleted in between (a second DELETE with the same token): no second audit event.
+    if (!(await deleteApplication(q, app.id))) throw clientGone()
     await insertAuditEvent(q, ctx.org.id, {
       ...actorOf(ctx, app.clientId),
       action: 'application.deleted',

@@ -70,7 +70,8 @@ export async function createUser(
 export async function patchUser(ctx: Ctx, actor: AdminActor, id: string, input: UserInput): Promise<User> {
   try {
     return await ctx.db.transaction(async (q) => {
-      const current = await findUserById(q, id)
+      // Locked: the patch is merged onto this row, and the row is still there to update.
+      const current = await findUserById(q, id, { forUpdate: true })
       if (!current) throw userNotFound()
       const user = (await updateUser(q, id, toStored(input, current)))!
       await audit(q, ctx, actor, 'user.updated', id, { fields: Object.keys(input) })

@@ -56,3 +56,42 @@ export function runtimeDatabase(url: string, options: Partial<DatabaseOptions> =
     ...options,
   })
 }
+
+export interface RowLock {
+  /** Runs a statement inside the transaction that holds the lock. */
+  sql(text: string, values?: unknown[]): Promise<unknown[]>
+  /** Resolves once `count` other sessions wait on a lock in this database (bounded: ~5 s). */
+  waiters(count: number): Promise<void>
+  /** Commits the holding transaction, releasing the lock. */
+  release(): Promise<void>
+}
+
+/**
+ * Locks one row as the superuser (`SELECT … FOR UPDATE`) in a transaction the test holds open,
+ * so that requests can be made to run into it in a known order.
+ */
+export async function holdRowLock(db: TestDatabase, table: string, id: string): Promise<RowLock> {
+  const client = new pg.Client({ connectionString: db.ownerUrl })
+  await client.connect()
+  await client.query('BEGIN')
+  const { rowCount } = await client.query(`SELECT 1 FROM ${table} WHERE id = $1 FOR UPDATE`, [id])
+  if (rowCount !== 1) throw new Error(`no row ${id} in ${table}`)
+  return {
+    sql: async (text, values) => (await client.query(text, values)).rows,
+    async waiters(count) {
+      for (let i = 0; i < 500; i++) {
+        const [row] = await db.sql<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        )
+        if (row!.n >= count) return
+        await new Promise((r) => setTimeout(r, 10))
+      }
+      throw new Error(`fewer than ${count} sessions came to wait on the lock`)
+    },
+    async release() {
+      await client.query('COMMIT')
+      await client.end()
+    },
+  }
+}
