@@ -65,6 +65,15 @@ const OAUTH_STATUS: Partial<Record<OAuthErrorCode, number>> = {
 }
 
 /** Quotes a value for an auth-param (RFC 9110 §11.2: quoted-string escapes `"` and `\`). */
+/**
+ * An error description in the characters RFC 6749 §5.2 (and RFC 6750 §3) allow: printable
+ * ASCII without `"` and `\`. A double quote becomes a single one; anything else outside the
+ * set (a client's non-ASCII parameter name, a control character) becomes `?`.
+ */
+export function oauthDescription(text: string): string {
+  return text.replace(/"/g, "'").replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '?')
+}
+
 export function quoteAuthParam(value: string): string {
   return `"${value.replace(/[\\"]/g, '\\$&')}"`
 }
@@ -96,7 +105,10 @@ export function bearerError(
   description: string,
   extra: { scope?: string } = {},
 ): OAuthError {
-  const params = [`error=${quoteAuthParam(code)}`, `error_description=${quoteAuthParam(description)}`]
+  const params = [
+    `error=${quoteAuthParam(code)}`,
+    `error_description=${quoteAuthParam(oauthDescription(description))}`,
+  ]
   if (extra.scope) params.push(`scope=${quoteAuthParam(extra.scope)}`)
   return new OAuthError(code, description, { headers: { 'www-authenticate': `Bearer ${params.join(', ')}` } })
 }

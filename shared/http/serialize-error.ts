@@ -6,7 +6,15 @@
  */
 import type { Logger } from '../log.ts'
 import { errorBody, renderPage } from '../pages/layout.ts'
-import { HttpError, OAuthError, type OAuthErrorCode, ProblemError, ScimError, statusTitle } from './errors.ts'
+import {
+  HttpError,
+  OAuthError,
+  type OAuthErrorCode,
+  oauthDescription,
+  ProblemError,
+  ScimError,
+  statusTitle,
+} from './errors.ts'
 
 export type ErrorDialect = 'oauth' | 'problem' | 'scim' | 'html'
 
@@ -69,7 +77,7 @@ export function errorParts(err: HttpError, dialect: ErrorDialect): ErrorParts {
   switch (dialect) {
     case 'oauth':
       headers['content-type'] = 'application/json'
-      body = { error: oauthCodeOf(err), error_description: detail }
+      body = { error: oauthCodeOf(err), error_description: oauthDescription(detail) }
       break
     case 'scim':
       headers['content-type'] = 'application/scim+json'

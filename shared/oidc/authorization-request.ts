@@ -195,7 +195,7 @@ function parseAuthorizationDetails(
   // Stored as jsonb with the code and its tokens: what PostgreSQL cannot hold is refused here.
   const bad = jsonProblem(parsed)
   if (bad) {
-    const at = bad.path.map((p) => `[${typeof p === 'number' ? p : JSON.stringify(p)}]`).join('')
+    const at = bad.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')
     fail('invalid_authorization_details', `authorization_details${at} ${bad.reason}`)
   }
   const details = parsed as unknown[]

@@ -15,6 +15,7 @@ import {
 } from '../db/authorization.ts'
 import type { Queryable } from '../db/database.ts'
 import type { HandlerContext } from '../http/define-function.ts'
+import { oauthDescription } from '../http/errors.ts'
 import type { Client } from '../oauth/clients.ts'
 import { AuthorizationRedirectError, type AuthorizationRequest } from './authorization-request.ts'
 import { authorizationResponse } from './authorization-response.ts'
@@ -28,7 +29,7 @@ type Ctx = HandlerContext<unknown, unknown, unknown>
 export function errorResponse(c: Context, issuer: string, err: AuthorizationRedirectError): Response {
   return authorizationResponse(c, err.target, {
     error: err.code,
-    error_description: err.message,
+    error_description: oauthDescription(err.message),
     state: err.target.state,
     iss: issuer,
   })

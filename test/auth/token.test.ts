@@ -82,7 +82,7 @@ describe('POST /oauth/token (client_credentials, RFC 6749 §4.4)', () => {
     expect(res.status).toBe(400)
     expect(await jsonOf(res)).toEqual({
       error: 'invalid_scope',
-      error_description: 'scope "admin" is not allowed for this client',
+      error_description: "scope 'admin' is not allowed for this client",
     })
   })
 
@@ -116,7 +116,7 @@ describe('POST /oauth/token (client_credentials, RFC 6749 §4.4)', () => {
   it.each([
     [
       'https://evil.example.com',
-      'resource "https://evil.example.com" is not an allowed audience of this client',
+      "resource 'https://evil.example.com' is not an allowed audience of this client",
     ],
     ['https://orders.example.com#x', 'resource must be an absolute URI without a fragment'],
     ['orders', 'resource must be an absolute URI without a fragment'],
@@ -210,7 +210,7 @@ describe('POST /oauth/token errors (RFC 6749 §5.2)', () => {
     expect(res.status).toBe(400)
     expect(await jsonOf(res)).toEqual({
       error: 'unsupported_grant_type',
-      error_description: 'grant_type "password" is not supported',
+      error_description: "grant_type 'password' is not supported",
     })
   })
 

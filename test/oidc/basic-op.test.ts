@@ -321,12 +321,12 @@ describe('consent', () => {
     [
       'a NUL character',
       { type: 'payment_initiation', creditor: 'a\u0000b' },
-      '[0]["creditor"] must not contain a NUL character',
+      '[0].creditor must not contain a NUL character',
     ],
     [
       'a lone surrogate',
       { type: 'payment_initiation', creditor: '\ud800' },
-      '[0]["creditor"] must be well-formed Unicode (no lone surrogate)',
+      '[0].creditor must be well-formed Unicode (no lone surrogate)',
     ],
     [
       'nesting deeper than 32 levels',
@@ -350,13 +350,13 @@ describe('authorization request checks (RFC 9700)', () => {
     [{ code_challenge_method: 'plain' }, 'invalid_request', 'code_challenge_method must be S256'],
     [{ response_type: 'token' }, 'unsupported_response_type', 'only response_type=code is supported'],
     [{ response_type: undefined }, 'invalid_request', 'response_type is required'],
-    [{ scope: 'openid admin' }, 'invalid_scope', 'scope "admin" is not allowed for this client'],
+    [{ scope: 'openid admin' }, 'invalid_scope', "scope 'admin' is not allowed for this client"],
     [{ prompt: 'none login' }, 'invalid_request', 'prompt=none cannot be combined with other values'],
     [{ request: 'eyJ.x.y' }, 'request_not_supported', 'request objects are not supported'],
     [
       { resource: 'https://other.example.com' },
       'invalid_target',
-      'resource "https://other.example.com" is not an allowed audience of this client',
+      "resource 'https://other.example.com' is not an allowed audience of this client",
     ],
   ])('redirects %j with %s', async (params, error, description) => {
     const done = await browser().visit(authorizeUrl(params).url)

@@ -47,6 +47,7 @@ const BODIES: [string, string][] = [
   ['grant_type=client_credentials&client_id=%00&token=a%00&email=a%00b&password=%00&scope=a%00', FORM],
   ['grant_type=client_credentials&grant_type=client_credentials', FORM],
   ['%00=1', FORM],
+  ['%C3%A9=1&%C3%A9=2&grant_type=client_credentials&scope=%22admin%22', FORM],
   ['{', JSON_TYPE],
   ['[]', JSON_TYPE],
   [
@@ -126,6 +127,12 @@ describe('malformed input on every route', () => {
       if (/\bat \S+ \(|\.(ts|js|cjs|mjs):\d+/.test(sent.body)) problems.push('a stack trace in the body')
       if (sent.status >= 400 && sent.contentType !== ERROR_TYPES[dialect])
         problems.push(`content type ${sent.contentType}, not ${ERROR_TYPES[dialect]}`)
+      // RFC 6749 §5.2: error_description is printable ASCII without '"' and '\'.
+      if (sent.status >= 400 && dialect === 'oauth') {
+        const description = JSON.parse(sent.body).error_description
+        if (typeof description !== 'string' || !/^[\x20-\x21\x23-\x5B\x5D-\x7E]*$/.test(description))
+          problems.push(`error_description ${JSON.stringify(description)}`)
+      }
       return problems.length ? [`${sent.label} → ${problems.join(', ')}`] : []
     })
     expect(failures).toEqual([])
