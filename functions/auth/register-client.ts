@@ -3,13 +3,17 @@ import * as z from 'zod'
 import { digestOf, digestsEqual } from '../../shared/crypto/random.ts'
 import { findRegisteredClient } from '../../shared/db/applications.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
-import { bearerError, OAuthError } from '../../shared/http/errors.ts'
+import { OAuthError } from '../../shared/http/errors.ts'
 import {
   checkRegistrationScopes,
   parseRegistration,
   registrationResponse,
 } from '../../shared/oauth/registration.ts'
-import { deleteRegisteredClient, updateRegisteredClient } from '../../shared/oauth/registration-service.ts'
+import {
+  deleteRegisteredClient,
+  invalidRegistrationToken,
+  updateRegisteredClient,
+} from '../../shared/oauth/registration-service.ts'
 import { NO_STORE } from '../../shared/oauth/token-response.ts'
 
 export default defineFunction({
@@ -25,7 +29,7 @@ export default defineFunction({
     const registered = await ctx.db.transaction((q) => findRegisteredClient(q, params.clientId))
     // An unknown client and a wrong token look the same (RFC 7592 §2: 401, no enumeration).
     if (!token || !registered || !digestsEqual(digestOf(token), registered.tokenDigest)) {
-      throw bearerError('invalid_token', 'the registration access token is invalid for this client')
+      throw invalidRegistrationToken()
     }
     const { application } = registered
     if (c.req.method === 'GET')

@@ -19,8 +19,11 @@ import { bearerError } from '../http/errors.ts'
 
 type Ctx = HandlerContext<unknown, unknown, unknown>
 
-// As for an unknown client (RFC 7592 §2): its registration access token is no longer valid.
-const clientGone = () =>
+/**
+ * RFC 7592 §2: a wrong registration access token, an unknown client and a client deleted
+ * meanwhile all get this one 401, so none can be told apart.
+ */
+export const invalidRegistrationToken = () =>
   bearerError('invalid_token', 'the registration access token is invalid for this client')
 
 const actorOf = (ctx: Ctx, clientId: string | null) => ({
@@ -69,7 +72,7 @@ export async function updateRegisteredClient(
     // `current` was read before this transaction. Reading it again under a lock keeps an
     // admin's concurrent change of is_active (or a deletion) from being overwritten.
     const locked = await findApplicationById(q, current.id, { forUpdate: true })
-    if (!locked) throw clientGone()
+    if (!locked) throw invalidRegistrationToken()
     const app = (await updateApplication(q, locked.id, { ...settings, isActive: locked.isActive }))!
     await setClientMetadata(q, app.id, extras)
     let clientSecret: string | undefined
@@ -93,7 +96,7 @@ export async function updateRegisteredClient(
 export async function deleteRegisteredClient(ctx: Ctx, app: Application): Promise<void> {
   await ctx.db.transaction(async (q) => {
     // Deleted in between (a second DELETE with the same token): no second audit event.
-    if (!(await deleteApplication(q, app.id))) throw clientGone()
+    if (!(await deleteApplication(q, app.id))) throw invalidRegistrationToken()
     await insertAuditEvent(q, ctx.org.id, {
       ...actorOf(ctx, app.clientId),
       action: 'application.deleted',
