@@ -1,4 +1,8 @@
-/** Rotate an application's secret; the old one may stay valid for a grace period. */
+/**
+ * Rotate an application's secret; the old one may stay valid for a grace period. Only the
+ * secret current until now gets that grace: one still in the grace of an earlier rotation
+ * ends at once, so at most two secrets are ever valid.
+ */
 import * as z from 'zod'
 import { authorizeAdmin } from '../../shared/admin/authorize.ts'
 import { ApplicationParams } from '../../shared/applications/schema.ts'
@@ -6,7 +10,7 @@ import { rotateApplicationSecret } from '../../shared/applications/service.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
 
 const RotateSecret = z.strictObject({
-  /** How long the secrets valid until now keep working: 0 (default) ends them at once. */
+  /** How long the secret current until now keeps working: 0 (default) ends it at once. */
   grace_period_seconds: z
     .number()
     .int()
@@ -26,7 +30,8 @@ export default defineFunction({
     scope: 'applications:write',
     responses: {
       200: {
-        description: 'The new secret, shown once.',
+        description:
+          'The new secret, shown once, and until when the previous one stays valid. A secret still in the grace of an earlier rotation ends now.',
         schema: z.object({
           client_id: z.string(),
           client_secret: z.string(),

@@ -122,7 +122,9 @@ export async function removeApplication(ctx: Ctx, actor: AdminActor, id: string)
 }
 
 /**
- * A new secret; the ones valid until now keep working for `graceSeconds` more.
+ * A new secret; the one current until now keeps working for `graceSeconds` more. Secrets of
+ * earlier rotations still in their grace end at once: at most two secrets are valid at a time,
+ * so repeated rotations cannot pile up valid secrets.
  * @throws ProblemError 404 for an unknown id, 409 for an application without secrets.
  */
 export async function rotateApplicationSecret(ctx: Ctx, actor: AdminActor, id: string, graceSeconds: number) {
@@ -139,7 +141,7 @@ export async function rotateApplicationSecret(ctx: Ctx, actor: AdminActor, id: s
       )
     }
     const until = new Date(Date.now() + graceSeconds * 1000)
-    await expireApplicationSecrets(q, application.id, until)
+    const ended = await expireApplicationSecrets(q, application.id, until)
     const clientSecret = await addSecret(q, ctx.org.id, application.id)
     await insertAuditEvent(q, ctx.org.id, {
       ...actor.audit,
@@ -147,7 +149,11 @@ export async function rotateApplicationSecret(ctx: Ctx, actor: AdminActor, id: s
       targetType: 'application',
       targetId: id,
       result: 'success',
-      details: { client_id: application.clientId, previous_valid_until: until.toISOString() },
+      details: {
+        client_id: application.clientId,
+        previous_valid_until: until.toISOString(),
+        ...(ended.earlier > 0 ? { earlier_secrets_ended: ended.earlier } : {}),
+      },
     })
     await notifyChange(q, 'application', ctx.org.id, application.clientId)
     return { application, clientSecret, previousSecretsValidUntil: until }

@@ -279,17 +279,30 @@ export async function deleteApplication(q: Queryable, id: string): Promise<Appli
   return rows[0] && toApplication(rows[0])
 }
 
-/** Makes the secrets still valid expire at `expiresAt` (a rotation's grace period). */
+/**
+ * Ends the secrets of a rotation: the secret current until now stays valid until
+ * `currentUntil` (the grace period), and any older secret still in its own grace ends now, so
+ * at most two secrets are ever valid, whatever the number of rotations. Counts each kind.
+ */
 export async function expireApplicationSecrets(
   q: Queryable,
   applicationId: string,
-  expiresAt: Date,
-): Promise<void> {
-  await q.query(
-    `UPDATE application_secrets SET expires_at = $2
-      WHERE application_id = $1 AND (expires_at IS NULL OR expires_at > $2)`,
-    [applicationId, expiresAt],
+  currentUntil: Date,
+): Promise<{ current: number; earlier: number }> {
+  const { rows } = await q.query<{ current: number; earlier: number }>(
+    `WITH valid AS (
+       SELECT id, expires_at IS NULL AS current FROM application_secrets
+        WHERE application_id = $1 AND (expires_at IS NULL OR expires_at > now())
+     ), ended AS (
+       UPDATE application_secrets s SET expires_at = CASE WHEN valid.current THEN $2 ELSE now() END
+         FROM valid WHERE s.id = valid.id
+       RETURNING valid.current
+     )
+     SELECT count(*) FILTER (WHERE current)::int AS current, count(*) FILTER (WHERE NOT current)::int AS earlier
+       FROM ended`,
+    [applicationId, currentUntil],
   )
+  return rows[0] ?? { current: 0, earlier: 0 }
 }
 
 /** Names of applications by client_id (for pages listing them). */

@@ -273,6 +273,40 @@ describe('secret rotation', () => {
     expect((await tokenWith(grace.client_secret)).status).toBe(401)
     expect((await tokenWith(now.client_secret)).status).toBe(200)
   })
+
+  it('gives the grace to the current secret only: repeated rotations leave at most two valid', async () => {
+    const app = await tenant.createApplication({ name: 'rotated often', type: 'service' })
+    const rotate = async () =>
+      jsonOf(
+        await tenant.admin('POST', `/api/v1/applications/${app.id}/secret`, { grace_period_seconds: 600 }),
+      )
+    const tokenWith = (secret: string) =>
+      tenant.post(
+        '/oauth/token',
+        { grant_type: 'client_credentials' },
+        { authorization: basic(app.client_id, secret) },
+      )
+    const second = await rotate()
+    const third = await rotate()
+    const fourth = await rotate()
+    // The first and second secrets were in grace when the later rotations came: they ended.
+    expect((await tokenWith(app.client_secret)).status).toBe(401)
+    expect((await tokenWith(second.client_secret)).status).toBe(401)
+    expect((await tokenWith(third.client_secret)).status).toBe(200)
+    expect((await tokenWith(fourth.client_secret)).status).toBe(200)
+    const valid = await t.db.sql(
+      `SELECT count(*)::int AS n FROM application_secrets s JOIN applications a ON a.id = s.application_id
+        WHERE a.client_id = $1 AND (s.expires_at IS NULL OR s.expires_at > now())`,
+      [app.client_id],
+    )
+    expect(valid).toEqual([{ n: 2 }])
+    const audit = await t.db.sql(
+      `SELECT details->'earlier_secrets_ended' AS ended FROM audit_events
+        WHERE action = 'application.secret_rotated' AND target_id = $1 ORDER BY occurred_at, id`,
+      [app.id],
+    )
+    expect(audit.map((r) => r.ended)).toEqual([null, 1, 1])
+  })
 })
 
 describe('private_key_jwt (RFC 7523 §2.2)', () => {
