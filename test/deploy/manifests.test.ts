@@ -167,6 +167,22 @@ describe.skipIf(!KUBECTL)('a broken manifest fails the checks', () => {
     )
   })
 
+  it('a hashing plane whose memory limit cannot hold its password hashes, or whose hashes are unbounded', () => {
+    const docs = clone(rendered.production!)
+    find(docs, 'Service', 'zenoauth-admin').spec.template.spec.containers[0].resources.limits.memory = '128Mi'
+    const auth = find(docs, 'Service', 'zenoauth-auth').spec.template.spec.containers[0]
+    auth.env = auth.env.filter((e: Doc) => e.name !== 'PASSWORD_HASH_CONCURRENCY')
+    const boot = render(path.join(ROOT, 'knative/bootstrap'))
+    boot[0]!.spec.containers[0].resources.limits.memory = '134217728'
+    expect([...checkProduction(docs, routes), ...checkHardening(boot)]).toEqual(
+      expect.arrayContaining([
+        'Service/zenoauth-admin/zenoauth-admin container zenoauth: memory limit 128Mi is under the 192 MiB that 1 password hash(es) at once need',
+        "Service/zenoauth-auth/zenoauth-auth container zenoauth: hashes passwords with no PASSWORD_HASH_CONCURRENCY, so its memory follows the node's cores",
+        'Pod/zenoauth-admin/zenoauth-bootstrap container bootstrap: memory limit 134217728 is under the 192 MiB that 1 password hash(es) at once need',
+      ]),
+    )
+  })
+
   it('an allowlisted client range inside the trusted proxy networks', () => {
     const docs = clone(rendered.production!)
     find(docs, 'SecurityPolicy', 'internal-vpn-only').spec.authorization.rules[0].principal.clientCIDRs = [

@@ -177,9 +177,37 @@ export const GATEWAY_OF: Record<Plane, string> = {
 
 const RESOURCES: Record<Plane, { cpu: string; memory: string; limit: string }> = {
   auth: { cpu: '250m', memory: '64Mi', limit: '256Mi' },
-  admin: { cpu: '100m', memory: '48Mi', limit: '128Mi' },
-  pim: { cpu: '100m', memory: '48Mi', limit: '128Mi' },
-  'break-glass': { cpu: '100m', memory: '48Mi', limit: '128Mi' },
+  admin: { cpu: '100m', memory: '64Mi', limit: '192Mi' },
+  pim: { cpu: '100m', memory: '64Mi', limit: '128Mi' },
+  'break-glass': { cpu: '100m', memory: '64Mi', limit: '192Mi' },
+}
+
+// Memory a ZenoAuth process needs besides its password hashes: ~75 MiB measured under load, with
+// headroom; each Argon2id hash that may run at once adds its 64 MiB (`npm run bench`, "memory limits").
+const PROCESS_MIB = 128
+const HASH_MIB = 64
+// The planes whose routes hash passwords (login, user creation, break-glass accounts).
+const HASHING_PLANES = new Set(['auth', 'admin', 'break-glass'])
+
+/** A Kubernetes memory quantity in MiB (binary and decimal suffixes; plain bytes). */
+export function mebibytes(quantity: unknown): number {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|k|M|G)?$/.exec(String(quantity ?? ''))
+  if (!m) return Number.NaN
+  const factor = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, k: 1e3, M: 1e6, G: 1e9 }[m[2] ?? ''] ?? 1
+  return (Number(m[1]) * factor) / 2 ** 20
+}
+
+/**
+ * How many password hashes a container may run at once: PASSWORD_HASH_CONCURRENCY for a server
+ * serving a hashing plane (undefined when unset: it then follows the node's cores), one for the
+ * bootstrap command, none otherwise.
+ */
+function hashesAtOnce(container: Doc): number | undefined {
+  if (container.args?.[0] === 'bootstrap') return 1
+  const planes = String(envOf(container, 'PLANES')?.value ?? '').split(',')
+  if (!planes.some((p) => HASHING_PLANES.has(p))) return 0
+  const set = envOf(container, 'PASSWORD_HASH_CONCURRENCY')?.value
+  return set === undefined ? undefined : Number(set)
 }
 
 const SECRET_VARIABLES = ['DATABASE_URL', 'DATABASE_LISTEN_URL', 'DATABASE_MIGRATION_URL', 'MASTER_KEY']
@@ -232,6 +260,19 @@ export function checkHardening(docs: Doc[]): string[] {
         if (typeof e.value === 'string' && /postgres(ql)?:\/\/|password/i.test(e.value))
           errors.push(`${where}: ${e.name} holds a credential in plain text`)
       if (c.envFrom?.length) errors.push(`${where}: envFrom (every variable should be named)`)
+      const hashes = hashesAtOnce(c)
+      if (hashes === undefined)
+        errors.push(
+          `${where}: hashes passwords with no PASSWORD_HASH_CONCURRENCY, so its memory follows the node's cores`,
+        )
+      else if (hashes > 0) {
+        const need = PROCESS_MIB + HASH_MIB * hashes
+        const limit = mebibytes(c.resources?.limits?.memory)
+        if (!(limit >= need))
+          errors.push(
+            `${where}: memory limit ${c.resources?.limits?.memory ?? 'none'} is under the ${need} MiB that ${hashes} password hash(es) at once need`,
+          )
+      }
     }
   }
   if (of(docs, 'Secret').length)
