@@ -183,6 +183,27 @@ describe.skipIf(!KUBECTL)('a broken manifest fails the checks', () => {
     )
   })
 
+  it('a database namespace open to other namespaces, or a plane admitted to another plane’s pooler', () => {
+    const docs = clone(rendered.production!)
+    find(docs, 'NetworkPolicy', 'zenoauth-db-pooler-admin', 'zenoauth-db').spec.ingress[0].from[0] = {
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'zenoauth-auth' } },
+    }
+    find(docs, 'NetworkPolicy', 'zenoauth-db-within-namespace', 'zenoauth-db').spec.ingress[0].from.push({
+      namespaceSelector: {},
+    })
+    expect(checkProduction(docs, routes)).toEqual(
+      expect.arrayContaining([
+        'NetworkPolicy/zenoauth-db/zenoauth-db-pooler-admin: ingress from {"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"zenoauth-auth"}}} is neither this namespace, the operator, nor a plane to its own pooler or the primary',
+        'namespace zenoauth-db: plane admin cannot reach its pooler',
+        'NetworkPolicy/zenoauth-db/zenoauth-db-within-namespace: ingress from {"namespaceSelector":{}} is neither this namespace, the operator, nor a plane to its own pooler or the primary',
+      ]),
+    )
+    const open = clone(rendered.production!).filter((d) => d.metadata?.name !== 'zenoauth-db-default-deny')
+    expect(checkProduction(open, routes)).toEqual([
+      'namespace zenoauth-db: no default-deny ingress NetworkPolicy',
+    ])
+  })
+
   it('an allowlisted client range inside the trusted proxy networks', () => {
     const docs = clone(rendered.production!)
     find(docs, 'SecurityPolicy', 'internal-vpn-only').spec.authorization.rules[0].principal.clientCIDRs = [

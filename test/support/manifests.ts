@@ -574,6 +574,56 @@ export function checkNetworkPolicies(docs: Doc[]): string[] {
   return errors
 }
 
+/**
+ * Ingress to the database namespace: default deny; each plane's namespace admitted to its own
+ * pooler and the primary, and nowhere else; CloudNativePG's operator and the namespace's own
+ * pods; no address ranges, no other namespace.
+ */
+export function checkDatabasePolicies(docs: Doc[]): string[] {
+  const errors: string[] = []
+  const ns = 'zenoauth-db'
+  const policies = of(docs, 'NetworkPolicy').filter((p) => p.metadata.namespace === ns)
+  const denyAll = policies.some(
+    (p) =>
+      Object.keys(p.spec.podSelector ?? {}).length === 0 &&
+      p.spec.policyTypes?.includes('Ingress') &&
+      !p.spec.ingress?.length,
+  )
+  if (!denyAll) errors.push(`namespace ${ns}: no default-deny ingress NetworkPolicy`)
+  const admitted = new Set<string>()
+  for (const p of policies) {
+    const target = p.spec.podSelector?.matchLabels ?? {}
+    const pooler = target['cnpg.io/poolerName'] as string | undefined
+    const primary =
+      target['cnpg.io/cluster'] === 'zenoauth-db' &&
+      target['cnpg.io/instanceRole'] === 'primary' &&
+      Object.keys(target).length === 2
+    for (const rule of p.spec.ingress ?? []) {
+      if (!rule.from?.length) errors.push(`${id(p)}: ingress from anywhere`)
+      if (!rule.ports?.length) errors.push(`${id(p)}: ingress on any port`)
+      for (const peer of rule.from ?? []) {
+        const nsName = peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name']
+        const pods = peer.podSelector?.matchLabels ?? {}
+        const sameNamespace =
+          !peer.namespaceSelector && !peer.ipBlock && peer.podSelector && Object.keys(pods).length === 0
+        const operator = nsName === 'cnpg-system' && pods['app.kubernetes.io/name'] === 'cloudnative-pg'
+        const plane = (Object.keys(GATEWAY_OF) as Plane[]).find((pl) => nsName === `zenoauth-${pl}`)
+        const planeOk = plane !== undefined && (primary || pooler === `zenoauth-db-pooler-${plane}`)
+        if (planeOk) admitted.add(`${plane} ${primary ? 'primary' : 'pooler'}`)
+        if (peer.ipBlock || !(sameNamespace || operator || planeOk))
+          errors.push(
+            `${id(p)}: ingress from ${JSON.stringify(peer)} is neither this namespace, the operator, nor a plane to its own pooler or the primary`,
+          )
+      }
+    }
+  }
+  for (const plane of Object.keys(GATEWAY_OF))
+    for (const what of ['pooler', 'primary'])
+      if (!admitted.has(`${plane} ${what}`))
+        errors.push(`namespace ${ns}: plane ${plane} cannot reach its ${what}`)
+  return errors
+}
+
 /** CloudNativePG: 3 instances with a synchronous replica; a transaction-mode pooler and role per plane. */
 export function checkDatabase(docs: Doc[]): string[] {
   const errors: string[] = []
@@ -678,6 +728,7 @@ export function checkProduction(
     ...checkPlanes(docs, options),
     ...checkRouting(docs, routes),
     ...checkNetworkPolicies(docs),
+    ...checkDatabasePolicies(docs),
     ...checkDatabase(docs),
     ...checkGatewayPolicies(docs),
   ]
