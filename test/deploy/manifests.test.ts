@@ -149,7 +149,7 @@ describe.skipIf(!KUBECTL)('a broken manifest fails the checks', () => {
     admin.spec.containers[0].env.find((e: Doc) => e.name === 'DATABASE_URL').valueFrom = undefined
     admin.spec.containers[0].env.find((e: Doc) => e.name === 'DATABASE_URL').value =
       'postgres://u:p@db/zenoauth'
-    find(docs, 'Job', 'zenoauth-migrate-v0-1-0').spec.template.spec.containers[0].image =
+    docs.find((d) => d.kind === 'Job')!.spec.template.spec.containers[0].image =
       'ghcr.io/zenoauth/zenoauth:0.0.9'
     find(docs, 'Service', 'zenoauth-pim').spec.template.metadata.annotations[
       'autoscaling.knative.dev/min-scale'
