@@ -255,23 +255,25 @@ describe('POST /oauth/token errors (RFC 6749 §5.2)', () => {
 })
 
 describe('secret rotation', () => {
+  /** A client-credentials request of `app` authenticated with `secret`. */
+  const tokenWith = (app: AppJson, secret: string) =>
+    tenant.post(
+      '/oauth/token',
+      { grant_type: 'client_credentials' },
+      { authorization: basic(app.client_id, secret) },
+    )
+
   it('keeps the old secret valid for the grace period, and not after', async () => {
     const app = await tenant.createApplication({ name: 'rotating', type: 'service' })
     const grace = await jsonOf(
       await tenant.admin('POST', `/api/v1/applications/${app.id}/secret`, { grace_period_seconds: 600 }),
     )
-    const tokenWith = (secret: string) =>
-      tenant.post(
-        '/oauth/token',
-        { grant_type: 'client_credentials' },
-        { authorization: basic(app.client_id, secret) },
-      )
-    expect((await tokenWith(app.client_secret)).status).toBe(200)
-    expect((await tokenWith(grace.client_secret)).status).toBe(200)
+    expect((await tokenWith(app, app.client_secret)).status).toBe(200)
+    expect((await tokenWith(app, grace.client_secret)).status).toBe(200)
     const now = await jsonOf(await tenant.admin('POST', `/api/v1/applications/${app.id}/secret`, {}))
-    expect((await tokenWith(app.client_secret)).status).toBe(401)
-    expect((await tokenWith(grace.client_secret)).status).toBe(401)
-    expect((await tokenWith(now.client_secret)).status).toBe(200)
+    expect((await tokenWith(app, app.client_secret)).status).toBe(401)
+    expect((await tokenWith(app, grace.client_secret)).status).toBe(401)
+    expect((await tokenWith(app, now.client_secret)).status).toBe(200)
   })
 
   it('gives the grace to the current secret only: repeated rotations leave at most two valid', async () => {
@@ -280,20 +282,14 @@ describe('secret rotation', () => {
       jsonOf(
         await tenant.admin('POST', `/api/v1/applications/${app.id}/secret`, { grace_period_seconds: 600 }),
       )
-    const tokenWith = (secret: string) =>
-      tenant.post(
-        '/oauth/token',
-        { grant_type: 'client_credentials' },
-        { authorization: basic(app.client_id, secret) },
-      )
     const second = await rotate()
     const third = await rotate()
     const fourth = await rotate()
     // The first and second secrets were in grace when the later rotations came: they ended.
-    expect((await tokenWith(app.client_secret)).status).toBe(401)
-    expect((await tokenWith(second.client_secret)).status).toBe(401)
-    expect((await tokenWith(third.client_secret)).status).toBe(200)
-    expect((await tokenWith(fourth.client_secret)).status).toBe(200)
+    expect((await tokenWith(app, app.client_secret)).status).toBe(401)
+    expect((await tokenWith(app, second.client_secret)).status).toBe(401)
+    expect((await tokenWith(app, third.client_secret)).status).toBe(200)
+    expect((await tokenWith(app, fourth.client_secret)).status).toBe(200)
     const valid = await t.db.sql(
       `SELECT count(*)::int AS n FROM application_secrets s JOIN applications a ON a.id = s.application_id
         WHERE a.client_id = $1 AND (s.expires_at IS NULL OR s.expires_at > now())`,
