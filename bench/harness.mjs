@@ -60,9 +60,19 @@ export async function withBusy(pid, work) {
 
 /** Resident set size of a process in bytes (Linux /proc). */
 export function rssOf(pid) {
+  return statusBytes(pid, 'VmRSS')
+}
+
+/** The kernel's high-water mark of a process's resident memory (its peak RSS) in bytes. */
+export function peakRssOf(pid) {
+  return statusBytes(pid, 'VmHWM')
+}
+
+/** A memory field of /proc/<pid>/status (given there in kB), in bytes. */
+function statusBytes(pid, field) {
   const line = readFileSync(`/proc/${pid}/status`, 'utf8')
     .split('\n')
-    .find((l) => l.startsWith('VmRSS:'))
+    .find((l) => l.startsWith(`${field}:`))
   return Number(line.split(/\s+/)[1]) * 1024
 }
 

@@ -15,21 +15,13 @@ import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { parse as parseYaml } from 'yaml'
-import { median } from '../harness.mjs'
+import { median, peakRssOf } from '../harness.mjs'
 import { basic, FORM as form, json } from '../lib/http.mjs'
 
 const MIB = 1024 * 1024
 const CLIENTS = 20
 const USERS_EACH = 5
 const PASSWORD = 'a password long enough'
-
-/** The kernel's high-water mark of a process's resident memory, in bytes. */
-function peakRssOf(pid) {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmHWM:'))
-  return Number(line.split(/\s+/)[1]) * 1024
-}
 
 /** A Kubernetes memory quantity (Mi or Gi) in MiB. */
 function mebibytes(quantity) {
