@@ -18,35 +18,15 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import semver from 'semver'
 
 const PLANES = ['auth', 'admin', 'pim', 'break-glass']
-const SEMVER = /^(\d+)\.(\d+)\.(\d+)(?:-([0-9a-z]+(?:\.[0-9a-z]+)*))?$/
+// Semantic versions whose revision-name form is a DNS label part: lowercase, no build metadata.
+// Their order is semver's (`semver.gt`).
+const SEMVER = /^\d+\.\d+\.\d+(?:-[0-9a-z]+(?:\.[0-9a-z]+)*)?$/
 
 /** The revision-name form of a version: `0.2.0-rc.1` → `v0-2-0-rc-1` (a DNS label part). */
 const revision = (version) => `v${version.replaceAll('.', '-')}`
-
-/** Negative, zero or positive as `a` is below, equal to or above `b` (semver precedence). */
-function compare(a, b) {
-  const [, ...pa] = SEMVER.exec(a)
-  const [, ...pb] = SEMVER.exec(b)
-  for (let i = 0; i < 3; i++) if (Number(pa[i]) !== Number(pb[i])) return Number(pa[i]) - Number(pb[i])
-  if (pa[3] === pb[3]) return 0
-  if (pa[3] === undefined) return 1
-  if (pb[3] === undefined) return -1
-  const xa = pa[3].split('.')
-  const xb = pb[3].split('.')
-  for (let i = 0; i < Math.max(xa.length, xb.length); i++) {
-    if (xa[i] === undefined) return -1
-    if (xb[i] === undefined) return 1
-    if (xa[i] === xb[i]) continue
-    const na = /^\d+$/.test(xa[i])
-    const nb = /^\d+$/.test(xb[i])
-    if (na && nb) return Number(xa[i]) - Number(xb[i])
-    if (na !== nb) return na ? -1 : 1
-    return xa[i] < xb[i] ? -1 : 1
-  }
-  return 0
-}
 
 class Refusal extends Error {}
 
@@ -75,7 +55,7 @@ export function plan(root, to) {
   if (!SEMVER.test(to))
     throw new Refusal(`'${to}' is not a version (major.minor.patch[-pre.release], lowercase)`)
   if (!SEMVER.test(from)) throw new Refusal(`package.json's version '${from}' is not a version`)
-  if (compare(to, from) <= 0) throw new Refusal(`${to} is not above the current version ${from}`)
+  if (!semver.gt(to, from)) throw new Refusal(`${to} is not above the current version ${from}`)
   const writes = []
   for (const { file, swaps } of edits(from, to)) {
     let text = readFileSync(path.join(root, file), 'utf8')
