@@ -6,6 +6,7 @@ import { jsonReply } from '../../shared/http/reply.ts'
 import { verifyAccessToken } from '../../shared/oauth/access-token.ts'
 import { ClientAuthFields } from '../../shared/oauth/client-auth-schema.ts'
 import { authenticateClient } from '../../shared/oauth/client-authentication.ts'
+import { introspectRefreshToken, mayBeRefreshToken } from '../../shared/oauth/refresh-token-lookup.ts'
 import { NO_STORE } from '../../shared/oauth/token-response.ts'
 
 const IntrospectionRequest = z.object({
@@ -29,10 +30,11 @@ export default defineFunction({
     if (client.type === 'public') throw invalidClient('public clients cannot introspect tokens')
     // §2.2: expired, revoked, malformed, foreign and unknown tokens are all just inactive.
     const claims = await verifyAccessToken(runtime, org, body.token)
-    return jsonReply(
-      claims ? { active: true, ...claims, token_type: 'Bearer' } : { active: false },
-      200,
-      NO_STORE,
-    )
+    if (claims) return jsonReply({ active: true, ...claims, token_type: 'Bearer' }, 200, NO_STORE)
+    // A refresh token is looked up; only the client it was issued to learns it is active.
+    const refresh = mayBeRefreshToken(body.token)
+      ? await introspectRefreshToken(ctx, client, body.token)
+      : undefined
+    return jsonReply(refresh ?? { active: false }, 200, NO_STORE)
   },
 })

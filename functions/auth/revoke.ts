@@ -8,6 +8,7 @@ import { OAuthError } from '../../shared/http/errors.ts'
 import { verifyAccessToken } from '../../shared/oauth/access-token.ts'
 import { ClientAuthFields } from '../../shared/oauth/client-auth-schema.ts'
 import { authenticateClient } from '../../shared/oauth/client-authentication.ts'
+import { mayBeRefreshToken, revokeRefreshToken } from '../../shared/oauth/refresh-token-lookup.ts'
 import { NO_STORE } from '../../shared/oauth/token-response.ts'
 
 const RevocationRequest = z.object({
@@ -29,8 +30,12 @@ export default defineFunction({
       org.issuer,
     ])
     const claims = await verifyAccessToken(runtime, org, body.token)
-    // §2.2: an invalid, expired or already revoked token still gets 200.
-    if (!claims) return c.body(null, 200, NO_STORE)
+    if (!claims) {
+      // §2.1: a refresh token revokes its family and the access tokens of the same grant.
+      if (mayBeRefreshToken(body.token)) await revokeRefreshToken(ctx, client, body.token)
+      // §2.2: an invalid, expired or already revoked token still gets 200.
+      return c.body(null, 200, NO_STORE)
+    }
     // §2.1: the token must have been issued to the client revoking it.
     if (claims.client_id !== client.clientId)
       throw new OAuthError('unauthorized_client', 'the token was not issued to this client')

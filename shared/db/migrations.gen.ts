@@ -5,6 +5,7 @@ import m0003 from './migrations/0003_users_sessions_codes.sql'
 import m0004 from './migrations/0004_client_metadata.sql'
 import m0005 from './migrations/0005_rate_limit_sliding_window.sql'
 import m0006 from './migrations/0006_runtime_reads_migrations.sql'
+import m0007 from './migrations/0007_refresh_token_access_tokens.sql'
 
 export const MIGRATIONS: readonly { readonly name: string; readonly sql: string }[] = [
   { name: '0001_schema_v1', sql: m0001 },
@@ -13,4 +14,5 @@ export const MIGRATIONS: readonly { readonly name: string; readonly sql: string 
   { name: '0004_client_metadata', sql: m0004 },
   { name: '0005_rate_limit_sliding_window', sql: m0005 },
   { name: '0006_runtime_reads_migrations', sql: m0006 },
+  { name: '0007_refresh_token_access_tokens', sql: m0007 },
 ]

@@ -57,7 +57,12 @@ export async function insertRefreshFamilyWithToken(
     absoluteSeconds: number
     idleSeconds: number
     tokenDigest: Buffer
-    code?: { readonly digest: Buffer; readonly accessTokenJti: string }
+    code?: {
+      readonly digest: Buffer
+      readonly accessTokenJti: string
+      /** The expiry of that access token, recorded with the refresh token it comes with. */
+      readonly accessTokenExpiresAt: Date
+    }
   },
 ): Promise<string | undefined> {
   const { rows } = await q.query<{ id: string }>(
@@ -70,8 +75,9 @@ export async function insertRefreshFamilyWithToken(
         WHERE $14::bytea IS NULL OR EXISTS (SELECT 1 FROM code)
        RETURNING id, expires_at
      ), token AS (
-       INSERT INTO refresh_tokens (token_digest, organization_id, family_id, idle_expires_at)
-       SELECT $12, $1, family.id, least(family.expires_at, now() + make_interval(secs => $13)) FROM family
+       INSERT INTO refresh_tokens (token_digest, organization_id, family_id, idle_expires_at,
+         access_token_jti, access_token_expires_at)
+       SELECT $12, $1, family.id, least(family.expires_at, now() + make_interval(secs => $13)), $15, $16 FROM family
      ), attach AS (
        UPDATE authorization_codes c SET issued_refresh_family_id = family.id FROM family, code
         WHERE c.code_digest = code.code_digest
@@ -93,6 +99,7 @@ export async function insertRefreshFamilyWithToken(
       f.idleSeconds,
       f.code?.digest ?? null,
       f.code?.accessTokenJti ?? null,
+      f.code?.accessTokenExpiresAt ?? null,
     ],
   )
   return rows[0]?.id
@@ -132,6 +139,9 @@ export async function consumeRefreshToken(
     readonly nextDigest: Buffer
     readonly idleSeconds: number
     readonly limitWindowSeconds: number
+    /** The access token issued with the successor, recorded with it (revokeFamilyAndAccess). */
+    readonly accessTokenJti: string
+    readonly accessTokenExpiresAt: Date
   },
 ): Promise<RefreshLookup> {
   const { rows } = await q.query<
@@ -148,8 +158,9 @@ export async function consumeRefreshToken(
           AND (SELECT client_id FROM refresh_token_families WHERE id = t.family_id) = $2
        RETURNING r.family_id
      ), next AS (
-       INSERT INTO refresh_tokens (token_digest, organization_id, family_id, idle_expires_at)
-       SELECT $3, f.organization_id, f.id, least(f.expires_at, now() + make_interval(secs => $4))
+       INSERT INTO refresh_tokens (token_digest, organization_id, family_id, idle_expires_at,
+         access_token_jti, access_token_expires_at)
+       SELECT $3, f.organization_id, f.id, least(f.expires_at, now() + make_interval(secs => $4)), $6, $7
          FROM used JOIN refresh_token_families f ON f.id = used.family_id
      ), hit AS (
        ${FAMILY_HIT}
@@ -158,7 +169,15 @@ export async function consumeRefreshToken(
             hit.count, hit.previous, hit.elapsed
        FROM t JOIN refresh_token_families f ON f.id = t.family_id LEFT JOIN users u ON u.id = f.user_id
        LEFT JOIN hit ON true`,
-    [tokenDigest, clientId, rotation.nextDigest, rotation.idleSeconds, rotation.limitWindowSeconds],
+    [
+      tokenDigest,
+      clientId,
+      rotation.nextDigest,
+      rotation.idleSeconds,
+      rotation.limitWindowSeconds,
+      rotation.accessTokenJti,
+      rotation.accessTokenExpiresAt,
+    ],
   )
   const r = rows[0]
   if (!r) return { state: 'invalid' }
@@ -170,17 +189,56 @@ export async function consumeRefreshToken(
   return { state: 'valid', family: toFamily(r), userActive: r.user_active, hit }
 }
 
-/** The family of a refresh token, whatever its state (for revocation and introspection). */
-export async function findRefreshFamily(
+/** A refresh token as revocation and introspection see it: its family, whatever its state. */
+export interface RefreshTokenRecord {
+  readonly family: RefreshFamily
+  /** Usable now: not rotated away, not idle past its expiry, its family neither expired nor revoked. */
+  readonly active: boolean
+  readonly issuedAt: Date
+  /** When it stops working unless used: its idle expiry, within the family's absolute one. */
+  readonly expiresAt: Date
+}
+
+export async function findRefreshToken(
   q: Queryable,
   tokenDigest: Buffer,
-): Promise<{ family: RefreshFamily; active: boolean } | undefined> {
-  const { rows } = await q.query<FamilyRecord & { active: boolean }>(
-    `SELECT f.*, (r.consumed_at IS NULL AND r.idle_expires_at > now() AND f.expires_at > now() AND f.revoked_at IS NULL) AS active
+): Promise<RefreshTokenRecord | undefined> {
+  const { rows } = await q.query<FamilyRecord & { active: boolean; issued_at: Date; token_expires_at: Date }>(
+    `SELECT f.*, r.created_at AS issued_at, least(r.idle_expires_at, f.expires_at) AS token_expires_at,
+            (r.consumed_at IS NULL AND r.idle_expires_at > now() AND f.expires_at > now() AND f.revoked_at IS NULL) AS active
        FROM refresh_tokens r JOIN refresh_token_families f ON f.id = r.family_id WHERE r.token_digest = $1`,
     [tokenDigest],
   )
-  return rows[0] && { family: toFamily(rows[0]), active: rows[0].active }
+  const r = rows[0]
+  return r && { family: toFamily(r), active: r.active, issuedAt: r.issued_at, expiresAt: r.token_expires_at }
+}
+
+/**
+ * Revokes a family and puts the unexpired access tokens issued with its refresh tokens on the
+ * deny list (RFC 7009 §2.1: revoking a refresh token should invalidate the access tokens of
+ * the same grant), in one statement. Returns whether the family was live until now, and the
+ * jtis newly denied, which the caller announces (notifyRevokedAccessTokens).
+ */
+export async function revokeFamilyAndAccess(
+  q: Queryable,
+  familyId: string,
+  reason: string,
+): Promise<{ revoked: boolean; deniedJtis: string[] }> {
+  const { rows } = await q.query<{ revoked: boolean; denied: string[] }>(
+    `WITH family AS (
+       UPDATE refresh_token_families SET revoked_at = now(), revoked_reason = $2
+        WHERE id = $1 AND revoked_at IS NULL RETURNING id
+     ), denied AS (
+       INSERT INTO revoked_access_tokens (organization_id, jti, expires_at)
+       SELECT organization_id, access_token_jti, access_token_expires_at FROM refresh_tokens
+        WHERE family_id = $1 AND access_token_jti IS NOT NULL AND access_token_expires_at > now()
+       ON CONFLICT (organization_id, jti) DO NOTHING
+       RETURNING jti
+     )
+     SELECT EXISTS (SELECT 1 FROM family) AS revoked, ARRAY(SELECT jti FROM denied) AS denied`,
+    [familyId, reason],
+  )
+  return { revoked: rows[0]!.revoked, deniedJtis: rows[0]!.denied }
 }
 
 export async function revokeRefreshFamily(q: Queryable, familyId: string, reason: string): Promise<boolean> {

@@ -3,8 +3,9 @@
  * unexpired tokens, loaded once per TTL and extended at once by the NOTIFY each revocation
  * sends, so a revoked token is refused cluster-wide within about a second.
  */
+import { notifyChange } from '../cache/invalidation.ts'
 import { TtlCache } from '../cache/ttl-cache.ts'
-import type { Database } from '../db/database.ts'
+import type { Database, Queryable } from '../db/database.ts'
 import { findRevokedJtis } from '../db/revocations.ts'
 
 export class RevocationList {
@@ -33,4 +34,20 @@ export class RevocationList {
   clear(): void {
     this.cache.clear()
   }
+}
+
+// Beyond this many jtis, one announcement without a jti makes every process reload the list.
+const MAX_ANNOUNCED_ONE_BY_ONE = 10
+
+/**
+ * Announces access tokens put on the deny list by the transaction on `q`: each jti on its
+ * own, or, for more than a few, one announcement that makes every process reload the list.
+ */
+export async function announceRevokedAccessTokens(
+  q: Queryable,
+  organizationId: string,
+  jtis: readonly string[],
+): Promise<void> {
+  if (jtis.length > MAX_ANNOUNCED_ONE_BY_ONE) return notifyChange(q, 'revocation', organizationId)
+  for (const jti of jtis) await notifyChange(q, 'revocation', organizationId, jti)
 }

@@ -1,7 +1,8 @@
 /**
  * The full OpenID Connect flow driven by openid-client against a real server: discovery,
  * authorization code + PKCE + nonce (the login form submitted over HTTP), ID token
- * validation, UserInfo, refresh, RP-initiated logout, and PAR.
+ * validation, UserInfo, refresh, the refresh token's introspection and revocation, RP-initiated
+ * logout, and PAR.
  */
 import * as client from 'openid-client'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -55,7 +56,7 @@ async function authorize(browser: Browser, url: URL) {
 }
 
 describe('openid-client', () => {
-  it('runs discovery, code + PKCE + nonce, ID token validation, UserInfo, refresh and logout', async () => {
+  it('runs discovery, code + PKCE + nonce, ID token validation, UserInfo, refresh, revocation and logout', async () => {
     const verifier = client.randomPKCECodeVerifier()
     const nonce = client.randomNonce()
     const state = client.randomState()
@@ -102,6 +103,22 @@ describe('openid-client', () => {
     expect(refreshed.access_token).not.toBe(tokens.access_token)
     expect(refreshed.refresh_token).not.toBe(tokens.refresh_token)
     expect(refreshed.claims()?.sub).toBe(claims.sub)
+
+    // RFC 7662 and RFC 7009 on the refresh token: active to its client, then revoked with
+    // the access tokens of its grant.
+    const hint = { token_type_hint: 'refresh_token' }
+    expect(await client.tokenIntrospection(config, refreshed.refresh_token!, hint)).toMatchObject({
+      active: true,
+      client_id: app.client_id,
+      sub: claims.sub,
+      scope: 'openid profile email offline_access',
+    })
+    await client.tokenRevocation(config, refreshed.refresh_token!, hint)
+    expect((await client.tokenIntrospection(config, refreshed.refresh_token!)).active).toBe(false)
+    expect((await client.tokenIntrospection(config, refreshed.access_token)).active).toBe(false)
+    await expect(client.refreshTokenGrant(config, refreshed.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    })
 
     const logout = client.buildEndSessionUrl(config, {
       id_token_hint: tokens.id_token!,

@@ -311,6 +311,87 @@ describe('refresh tokens', () => {
     expect((await refresh(rt)).status).toBe(200)
   })
 
+  const asClient = (path: string, token: string, client: AppJson = app) =>
+    tenant.post(path, { token }, { authorization: basic(client.client_id, client.client_secret) })
+  const introspect = async (token: string, client: AppJson = app) =>
+    jsonOf(await asClient('/oauth/introspect', token, client))
+  const revokedEvents = () =>
+    t.db.sql<{ details: unknown }>("SELECT details FROM audit_events WHERE action = 'refresh_token.revoked'")
+
+  it('are revoked at /oauth/revoke with their family and the access tokens of the grant', async () => {
+    const { b, id } = await signedIn()
+    const first = await tokens(b)
+    const second = await jsonOf(await refresh(first.refresh_token))
+    const before = (await revokedEvents()).length
+    const res = await asClient('/oauth/revoke', second.refresh_token)
+    expect(res.status).toBe(200)
+    // RFC 7009 §2.1: the refresh token, its family, and the access tokens issued with it.
+    expect(await jsonOf(await refresh(second.refresh_token))).toMatchObject({ error: 'invalid_grant' })
+    expect(await introspect(first.access_token)).toEqual({ active: false })
+    expect(await introspect(second.access_token)).toEqual({ active: false })
+    const events = await revokedEvents()
+    expect(events.slice(before).map((e) => e.details)).toEqual([{ user_id: id, revoked_access_tokens: 2 }])
+    // Once revoked, a second request changes nothing and writes no second event.
+    expect((await asClient('/oauth/revoke', second.refresh_token)).status).toBe(200)
+    expect(await revokedEvents()).toHaveLength(events.length)
+  })
+
+  it('are revoked by their own client only', async () => {
+    const other = await tenant.createApplication({
+      name: 'Other revoker',
+      type: 'confidential',
+      redirect_uris: [REDIRECT],
+      grant_types: ['authorization_code', 'refresh_token'],
+    })
+    const { b } = await signedIn()
+    const issued = await tokens(b)
+    const res = await asClient('/oauth/revoke', issued.refresh_token, other)
+    expect(res.status).toBe(400)
+    expect(await jsonOf(res)).toEqual({
+      error: 'unauthorized_client',
+      error_description: 'the token was not issued to this client',
+    })
+    expect((await introspect(issued.access_token)).active).toBe(true)
+    expect((await refresh(issued.refresh_token)).status).toBe(200)
+  })
+
+  it('introspect as active to their own client only, and inactive once rotated', async () => {
+    const other = await tenant.createApplication({
+      name: 'Other introspector',
+      type: 'service',
+      allowed_scopes: ['orders:read'],
+    })
+    const { b, id } = await signedIn()
+    const issued = await tokens(b)
+    const seen = await introspect(issued.refresh_token)
+    expect(seen).toEqual({
+      active: true,
+      client_id: app.client_id,
+      sub: id,
+      iss: tenant.issuer,
+      scope: 'openid offline_access',
+      iat: expect.any(Number),
+      exp: expect.any(Number),
+      auth_time: expect.any(Number),
+      sid: expect.any(String),
+    })
+    // The idle lifetime (14 days by default) within the absolute one (30 days).
+    expect(seen.exp - seen.iat).toBe(14 * 24 * 3600)
+    expect(await introspect(issued.refresh_token, other)).toEqual({ active: false })
+    await refresh(issued.refresh_token)
+    expect(await introspect(issued.refresh_token)).toEqual({ active: false })
+  })
+
+  it('revoke the access tokens of their family when a rotated one is replayed', async () => {
+    const { b } = await signedIn()
+    const first = await tokens(b)
+    const second = await jsonOf(await refresh(first.refresh_token))
+    expect((await introspect(second.access_token)).active).toBe(true)
+    expect((await jsonOf(await refresh(first.refresh_token))).error).toBe('invalid_grant')
+    expect(await introspect(first.access_token)).toEqual({ active: false })
+    expect(await introspect(second.access_token)).toEqual({ active: false })
+  })
+
   it('stop working when their user is disabled, and stay dead once re-enabled', async () => {
     const { b, id } = await signedIn()
     const rt = (await tokens(b)).refresh_token

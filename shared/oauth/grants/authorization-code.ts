@@ -9,12 +9,13 @@ import {
   consumeAuthorizationCode,
   takeCodeIssuance,
 } from '../../db/authorization.ts'
-import { revokeRefreshFamily } from '../../db/refresh-tokens.ts'
+import { revokeFamilyAndAccess } from '../../db/refresh-tokens.ts'
 import { insertRevokedAccessToken } from '../../db/revocations.ts'
 import type { HandlerContext } from '../../http/define-function.ts'
 import { OAuthError } from '../../http/errors.ts'
 import { newAccessTokenId } from '../access-token.ts'
 import type { Client } from '../clients.ts'
+import { announceRevokedAccessTokens } from '../revocation-list.ts'
 import { audienceFor } from '../scopes.ts'
 import type { TokenResponse } from '../token-response.ts'
 import { type Grant, issueUserTokens, startRefreshFamily, wantsRefreshToken } from './issue.ts'
@@ -41,10 +42,8 @@ export async function authorizationCodeGrant(
   // (ctx.db.query); what must not interleave is ordered by the code's row lock instead.
   const jti = newAccessTokenId()
   const issuedAt = Math.floor(Date.now() / 1000)
-  const consumed = await consumeAuthorizationCode(ctx.db, codeDigest, {
-    jti,
-    expiresAt: new Date((issuedAt + client.accessTokenTtl) * 1000),
-  })
+  const expiresAt = new Date((issuedAt + client.accessTokenTtl) * 1000)
+  const consumed = await consumeAuthorizationCode(ctx.db, codeDigest, { jti, expiresAt })
   if (!consumed) throw await refuseReuse(ctx, client, codeDigest)
   // Refusals below leave the code consumed: one try per code.
   const code = consumed.code
@@ -73,6 +72,7 @@ export async function authorizationCodeGrant(
     refresh = await startRefreshFamily(ctx.db, ctx, client, grant, code.resource, {
       digest: codeDigest,
       accessTokenJti: jti,
+      accessTokenExpiresAt: expiresAt,
     })
     // A second use of the code came in between and revoked the access token: issue nothing.
     if (!refresh) throw invalidGrant('the authorization code was already used')
@@ -98,8 +98,11 @@ async function refuseReuse(
       await insertRevokedAccessToken(q, ctx.org.id, issued.accessTokenJti, issued.accessTokenExpiresAt)
       await notifyChange(q, 'revocation', ctx.org.id, issued.accessTokenJti)
     }
-    if (issued.refreshFamilyId)
-      await revokeRefreshFamily(q, issued.refreshFamilyId, 'authorization code replayed')
+    if (issued.refreshFamilyId) {
+      // With the family go the access tokens its refreshes issued since.
+      const family = await revokeFamilyAndAccess(q, issued.refreshFamilyId, 'authorization code replayed')
+      await announceRevokedAccessTokens(q, ctx.org.id, family.deniedJtis)
+    }
     await insertAuditEvent(q, ctx.org.id, {
       actorType: 'client',
       actorId: client.clientId,

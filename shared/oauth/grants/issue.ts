@@ -43,7 +43,7 @@ export async function startRefreshFamily(
   client: Client,
   grant: Grant,
   resource: readonly string[] | null,
-  code: { readonly digest: Buffer; readonly accessTokenJti: string },
+  code: { readonly digest: Buffer; readonly accessTokenJti: string; readonly accessTokenExpiresAt: Date },
 ): Promise<{ token: string; familyId: string } | undefined> {
   const token = randomToken()
   const familyId = await insertRefreshFamilyWithToken(q, ctx.org.id, {

@@ -5,11 +5,13 @@
 import { digestOf, randomToken } from '../../crypto/random.ts'
 import { insertAuditEvent } from '../../db/audit.ts'
 import { weighHit } from '../../db/rate-limits.ts'
-import { consumeRefreshToken, revokeRefreshFamily } from '../../db/refresh-tokens.ts'
+import { consumeRefreshToken, revokeFamilyAndAccess, revokeRefreshFamily } from '../../db/refresh-tokens.ts'
 import type { HandlerContext } from '../../http/define-function.ts'
 import { OAuthError, rateLimited } from '../../http/errors.ts'
 import { policyOf } from '../../oidc/policy.ts'
+import { newAccessTokenId } from '../access-token.ts'
 import type { Client } from '../clients.ts'
+import { announceRevokedAccessTokens } from '../revocation-list.ts'
 import { audienceFor, parseScope } from '../scopes.ts'
 import type { TokenResponse } from '../token-response.ts'
 import { issueUserTokens } from './issue.ts'
@@ -34,6 +36,10 @@ export async function refreshTokenGrant(
   const digest = digestOf(params.refresh_token)
   const perMinute = policyOf(ctx.org).refreshPerFamilyPerMinute
   const next = randomToken()
+  // The access token's identity is chosen ahead, so the successor records it: revoking the
+  // family later revokes this access token too.
+  const jti = newAccessTokenId()
+  const issuedAt = Math.floor(Date.now() / 1000)
   // One transaction of two round trips: the consume, which stores the successor and counts
   // the use on the family's rate limit in the same statement, then COMMIT. Whatever is thrown
   // in it rolls back the consume, the successor and the count: the token stays usable.
@@ -42,11 +48,15 @@ export async function refreshTokenGrant(
       nextDigest: digestOf(next),
       idleSeconds: client.refreshTokenIdleTtl,
       limitWindowSeconds: RATE_WINDOW_SECONDS,
+      accessTokenJti: jti,
+      accessTokenExpiresAt: new Date((issuedAt + client.accessTokenTtl) * 1000),
     })
     if (lookup.state === 'invalid') return { error: 'the refresh token is invalid, expired or revoked' }
     const family = lookup.family
     if (lookup.state === 'reused') {
-      await revokeRefreshFamily(q, family.id, 'rotated refresh token reused')
+      // The access tokens of the family go too: whoever replayed the token may hold one.
+      const revoked = await revokeFamilyAndAccess(q, family.id, 'rotated refresh token reused')
+      await announceRevokedAccessTokens(q, ctx.org.id, revoked.deniedJtis)
       await insertAuditEvent(q, ctx.org.id, {
         actorType: 'client',
         actorId: client.clientId,
@@ -55,7 +65,7 @@ export async function refreshTokenGrant(
         targetId: family.id,
         result: 'failure',
         ...ctx.request,
-        details: { user_id: family.userId },
+        details: { user_id: family.userId, revoked_access_tokens: revoked.deniedJtis.length },
       })
       return { error: 'the refresh token was already used; its grant is revoked' }
     }
@@ -102,6 +112,7 @@ export async function refreshTokenGrant(
       acr: family.acr,
     },
     'refresh_token',
+    { jti, issuedAt },
   )
   return { ...issued.response, refresh_token: next }
 }

@@ -6,7 +6,7 @@ import {
   takeCodeIssuance,
 } from '../../../shared/db/authorization.ts'
 import type { Database, Queryable } from '../../../shared/db/database.ts'
-import { insertRefreshFamilyWithToken } from '../../../shared/db/refresh-tokens.ts'
+import { insertRefreshFamilyWithToken, revokeFamilyAndAccess } from '../../../shared/db/refresh-tokens.ts'
 import { createTestDatabase, runtimeDatabase, type TestDatabase } from '../../support/database.ts'
 import { seedOrganization, seedUser } from '../../support/seed.ts'
 
@@ -58,7 +58,12 @@ async function consumedCode(jti: string): Promise<Buffer> {
   return digest
 }
 
-const family = (q: Queryable, digest: Buffer, jti: string) =>
+const family = (
+  q: Queryable,
+  digest: Buffer,
+  jti: string,
+  accessTokenExpiresAt = new Date(Date.now() + 600_000),
+) =>
   insertRefreshFamilyWithToken(q, org, {
     clientId: 'client-0001',
     userId: user,
@@ -72,7 +77,7 @@ const family = (q: Queryable, digest: Buffer, jti: string) =>
     absoluteSeconds: 3600,
     idleSeconds: 600,
     tokenDigest: randomBytes(32),
-    code: { digest, accessTokenJti: jti },
+    code: { digest, accessTokenJti: jti, accessTokenExpiresAt },
   })
 
 const families = async () =>
@@ -130,5 +135,28 @@ describe('an authorization code’s issuance and its replay', () => {
 
   it('reports an unknown or never-consumed code as nothing to take', async () => {
     expect(await takeCodeIssuance(single, randomBytes(32))).toBeUndefined()
+  })
+})
+
+describe('revoking a refresh family', () => {
+  const denied = (jti: string) => db.sql('SELECT jti FROM revoked_access_tokens WHERE jti = $1', [jti])
+
+  it('denies the unexpired access tokens recorded with its refresh tokens, once', async () => {
+    const jti = randomUUID()
+    const id = (await family(single, await consumedCode(jti), jti))!
+    expect(await revokeFamilyAndAccess(single, id, 'test')).toEqual({ revoked: true, deniedJtis: [jti] })
+    expect(await denied(jti)).toEqual([{ jti }])
+    expect(await db.sql('SELECT revoked_reason FROM refresh_token_families WHERE id = $1', [id])).toEqual([
+      { revoked_reason: 'test' },
+    ])
+    // Again: nothing new to revoke or to announce.
+    expect(await revokeFamilyAndAccess(single, id, 'again')).toEqual({ revoked: false, deniedJtis: [] })
+  })
+
+  it('leaves out access tokens that have expired anyway', async () => {
+    const jti = randomUUID()
+    const id = (await family(single, await consumedCode(jti), jti, new Date(Date.now() - 1000)))!
+    expect(await revokeFamilyAndAccess(single, id, 'test')).toEqual({ revoked: true, deniedJtis: [] })
+    expect(await denied(jti)).toEqual([])
   })
 })
