@@ -2,8 +2,8 @@
 import * as z from 'zod'
 import { insertAuditEvent } from '../../shared/db/audit.ts'
 import { deleteConsent } from '../../shared/db/authorization.ts'
-import { revokeUserFamilies } from '../../shared/db/refresh-tokens.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
+import { revokeGrants } from '../../shared/oauth/revocation-list.ts'
 import { verifyCsrf } from '../../shared/oidc/csrf.ts'
 import { currentSession, endUserSessions, forgetSessionCookie } from '../../shared/oidc/sessions.ts'
 
@@ -41,7 +41,7 @@ export default defineFunction({
         await ctx.db.transaction(async (q) => {
           if (!(await deleteConsent(q, live.user.id, body.client_id))) return
           // Revoking consent takes back the application's standing access too.
-          await revokeUserFamilies(q, live.user.id, 'consent revoked', body.client_id)
+          await revokeGrants(q, org.id, { userId: live.user.id, clientId: body.client_id }, 'consent revoked')
           await insertAuditEvent(q, org.id, {
             ...actor,
             action: 'consent.revoked',

@@ -139,7 +139,7 @@ export async function consumeRefreshToken(
     readonly nextDigest: Buffer
     readonly idleSeconds: number
     readonly limitWindowSeconds: number
-    /** The access token issued with the successor, recorded with it (revokeFamilyAndAccess). */
+    /** The access token issued with the successor, recorded with it (revokeFamilies). */
     readonly accessTokenJti: string
     readonly accessTokenExpiresAt: Date
   },
@@ -213,67 +213,46 @@ export async function findRefreshToken(
   return r && { family: toFamily(r), active: r.active, issuedAt: r.issued_at, expiresAt: r.token_expires_at }
 }
 
+/** Which refresh-token families to revoke: one, those of sessions, or a user's (of one client). */
+export type FamilySelector =
+  | { readonly familyId: string }
+  | { readonly sessionIds: readonly string[] }
+  | { readonly userId: string; readonly clientId?: string }
+
 /**
- * Revokes a family and puts the unexpired access tokens issued with its refresh tokens on the
- * deny list (RFC 7009 §2.1: revoking a refresh token should invalidate the access tokens of
- * the same grant), in one statement. Returns whether the family was live until now, and the
- * jtis newly denied, which the caller announces (notifyRevokedAccessTokens).
+ * Revokes the live families `which` selects and, in the same statement, puts the unexpired
+ * access tokens issued with their refresh tokens on the deny list (RFC 7009 §2.1: revoking a
+ * refresh token should invalidate the access tokens of the same grant). Returns how many
+ * families were live until now and the jtis newly denied, which the caller announces
+ * (revokeGrants in shared/oauth/revocation-list.ts does both).
  */
-export async function revokeFamilyAndAccess(
+export async function revokeFamilies(
   q: Queryable,
-  familyId: string,
+  which: FamilySelector,
   reason: string,
-): Promise<{ revoked: boolean; deniedJtis: string[] }> {
-  const { rows } = await q.query<{ revoked: boolean; denied: string[] }>(
-    `WITH family AS (
-       UPDATE refresh_token_families SET revoked_at = now(), revoked_reason = $2
-        WHERE id = $1 AND revoked_at IS NULL RETURNING id
+): Promise<{ revoked: number; deniedJtis: string[] }> {
+  const [where, values] =
+    'familyId' in which
+      ? ['id = $2', [which.familyId]]
+      : 'sessionIds' in which
+        ? ['session_id = ANY($2)', [which.sessionIds]]
+        : which.clientId === undefined
+          ? ['user_id = $2', [which.userId]]
+          : ['user_id = $2 AND client_id = $3', [which.userId, which.clientId]]
+  const { rows } = await q.query<{ revoked: number; denied: string[] }>(
+    `WITH families AS (
+       UPDATE refresh_token_families SET revoked_at = now(), revoked_reason = $1
+        WHERE ${where} AND revoked_at IS NULL RETURNING id
      ), denied AS (
        INSERT INTO revoked_access_tokens (organization_id, jti, expires_at)
        SELECT organization_id, access_token_jti, access_token_expires_at FROM refresh_tokens
-        WHERE family_id = $1 AND access_token_jti IS NOT NULL AND access_token_expires_at > now()
+        WHERE family_id IN (SELECT id FROM families) AND access_token_jti IS NOT NULL
+          AND access_token_expires_at > now()
        ON CONFLICT (organization_id, jti) DO NOTHING
        RETURNING jti
      )
-     SELECT EXISTS (SELECT 1 FROM family) AS revoked, ARRAY(SELECT jti FROM denied) AS denied`,
-    [familyId, reason],
+     SELECT (SELECT count(*) FROM families)::int AS revoked, ARRAY(SELECT jti FROM denied) AS denied`,
+    [reason, ...values],
   )
   return { revoked: rows[0]!.revoked, deniedJtis: rows[0]!.denied }
-}
-
-export async function revokeRefreshFamily(q: Queryable, familyId: string, reason: string): Promise<boolean> {
-  const { rowCount } = await q.query(
-    'UPDATE refresh_token_families SET revoked_at = now(), revoked_reason = $2 WHERE id = $1 AND revoked_at IS NULL',
-    [familyId, reason],
-  )
-  return rowCount === 1
-}
-
-/** Revokes the families of a session's tokens (logout, a session ended by its user or an admin). */
-export async function revokeSessionFamilies(
-  q: Queryable,
-  sessionIds: readonly string[],
-  reason: string,
-): Promise<number> {
-  if (sessionIds.length === 0) return 0
-  const { rowCount } = await q.query(
-    `UPDATE refresh_token_families SET revoked_at = now(), revoked_reason = $2
-      WHERE session_id = ANY($1) AND revoked_at IS NULL`,
-    [sessionIds, reason],
-  )
-  return rowCount ?? 0
-}
-
-export async function revokeUserFamilies(
-  q: Queryable,
-  userId: string,
-  reason: string,
-  clientId?: string,
-): Promise<number> {
-  const { rowCount } = await q.query(
-    `UPDATE refresh_token_families SET revoked_at = now(), revoked_reason = $2
-      WHERE user_id = $1 AND revoked_at IS NULL ${clientId ? 'AND client_id = $3' : ''}`,
-    clientId ? [userId, reason, clientId] : [userId, reason],
-  )
-  return rowCount ?? 0
 }

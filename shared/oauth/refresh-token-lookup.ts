@@ -5,11 +5,11 @@
  */
 import { digestOf } from '../crypto/random.ts'
 import { insertAuditEvent } from '../db/audit.ts'
-import { findRefreshToken, revokeFamilyAndAccess } from '../db/refresh-tokens.ts'
+import { findRefreshToken } from '../db/refresh-tokens.ts'
 import type { HandlerContext } from '../http/define-function.ts'
 import { OAuthError } from '../http/errors.ts'
 import type { Client } from './clients.ts'
-import { announceRevokedAccessTokens } from './revocation-list.ts'
+import { revokeGrants } from './revocation-list.ts'
 
 type Ctx = HandlerContext<unknown, unknown, unknown>
 
@@ -33,9 +33,13 @@ export async function revokeRefreshToken(ctx: Ctx, client: Client, token: string
     const { family } = found
     if (family.clientId !== client.clientId)
       throw new OAuthError('unauthorized_client', 'the token was not issued to this client')
-    const { revoked, deniedJtis } = await revokeFamilyAndAccess(q, family.id, 'revoked by the client')
-    await announceRevokedAccessTokens(q, ctx.org.id, deniedJtis)
-    if (!revoked && deniedJtis.length === 0) return
+    const { revoked, deniedJtis } = await revokeGrants(
+      q,
+      ctx.org.id,
+      { familyId: family.id },
+      'revoked by the client',
+    )
+    if (revoked === 0) return
     await insertAuditEvent(q, ctx.org.id, {
       actorType: 'client',
       actorId: client.clientId,

@@ -6,6 +6,7 @@
 import { notifyChange } from '../cache/invalidation.ts'
 import { TtlCache } from '../cache/ttl-cache.ts'
 import type { Database, Queryable } from '../db/database.ts'
+import { type FamilySelector, revokeFamilies } from '../db/refresh-tokens.ts'
 import { findRevokedJtis } from '../db/revocations.ts'
 
 export class RevocationList {
@@ -43,11 +44,26 @@ const MAX_ANNOUNCED_ONE_BY_ONE = 10
  * Announces access tokens put on the deny list by the transaction on `q`: each jti on its
  * own, or, for more than a few, one announcement that makes every process reload the list.
  */
-export async function announceRevokedAccessTokens(
+async function announceRevokedAccessTokens(
   q: Queryable,
   organizationId: string,
   jtis: readonly string[],
 ): Promise<void> {
   if (jtis.length > MAX_ANNOUNCED_ONE_BY_ONE) return notifyChange(q, 'revocation', organizationId)
   for (const jti of jtis) await notifyChange(q, 'revocation', organizationId, jti)
+}
+
+/**
+ * Revokes refresh-token families with the access tokens issued with them (revokeFamilies),
+ * and announces those access tokens when the transaction on `q` commits.
+ */
+export async function revokeGrants(
+  q: Queryable,
+  organizationId: string,
+  which: FamilySelector,
+  reason: string,
+): Promise<{ revoked: number; deniedJtis: string[] }> {
+  const result = await revokeFamilies(q, which, reason)
+  await announceRevokedAccessTokens(q, organizationId, result.deniedJtis)
+  return result
 }

@@ -7,7 +7,6 @@ import { notifyChange } from '../cache/invalidation.ts'
 import { digestOf, randomToken } from '../crypto/random.ts'
 import { type AuditEvent, insertAuditEvent } from '../db/audit.ts'
 import type { Queryable } from '../db/database.ts'
-import { revokeSessionFamilies } from '../db/refresh-tokens.ts'
 import {
   endSessions,
   findLiveSession,
@@ -19,6 +18,7 @@ import {
 import type { User } from '../db/users.ts'
 import { clearCookie, readCookie, writeCookie } from '../http/cookies.ts'
 import type { HandlerContext } from '../http/define-function.ts'
+import { revokeGrants } from '../oauth/revocation-list.ts'
 import { policyOf } from './policy.ts'
 
 export const SESSION_COOKIE = 'session'
@@ -94,7 +94,7 @@ export async function endUserSessions(
 ): Promise<string[]> {
   const ended = await endSessions(q, userId, sessionId)
   if (ended.length === 0) return ended
-  await revokeSessionFamilies(q, ended, 'session ended')
+  await revokeGrants(q, organizationId, { sessionIds: ended }, 'session ended')
   await insertAuditEvent(q, organizationId, {
     ...actor,
     action: 'session.ended',

@@ -5,10 +5,10 @@ import { hashPassword } from '../crypto/password.ts'
 import { insertAuditEvent } from '../db/audit.ts'
 import { deleteConsent } from '../db/authorization.ts'
 import type { Queryable } from '../db/database.ts'
-import { revokeUserFamilies } from '../db/refresh-tokens.ts'
 import { deleteUser, findUserById, insertUser, setUserPassword, type User, updateUser } from '../db/users.ts'
 import type { TenantDatabase } from '../http/define-function.ts'
 import { ProblemError } from '../http/errors.ts'
+import { revokeGrants } from '../oauth/revocation-list.ts'
 import { endUserSessions } from '../oidc/sessions.ts'
 import { toStored, type UserInput } from './schema.ts'
 
@@ -77,7 +77,7 @@ export async function patchUser(ctx: Ctx, actor: AdminActor, id: string, input: 
       await audit(q, ctx, actor, 'user.updated', id, { fields: Object.keys(input) })
       if (current.isActive && !user.isActive) {
         await endUserSessions(q, ctx.org.id, id, actor.audit)
-        await revokeUserFamilies(q, id, 'user disabled')
+        await revokeGrants(q, ctx.org.id, { userId: id }, 'user disabled')
         await notifyChange(q, 'revocation', ctx.org.id)
       }
       return user
@@ -108,7 +108,7 @@ export async function resetPassword(
   await ctx.db.transaction(async (q) => {
     if (!(await setUserPassword(q, id, hash))) throw userNotFound()
     await endUserSessions(q, ctx.org.id, id, actor.audit)
-    await revokeUserFamilies(q, id, 'password reset')
+    await revokeGrants(q, ctx.org.id, { userId: id }, 'password reset')
     await audit(q, ctx, actor, 'user.password_set', id)
   })
 }
@@ -131,7 +131,7 @@ export async function revokeConsentOf(
   await ctx.db.transaction(async (q) => {
     if (!(await deleteConsent(q, id, clientId)))
       throw new ProblemError(404, 'not_found', 'This user has not consented to this application.')
-    await revokeUserFamilies(q, id, 'consent revoked', clientId)
+    await revokeGrants(q, ctx.org.id, { userId: id, clientId }, 'consent revoked')
     await audit(q, ctx, actor, 'consent.revoked', id, { client_id: clientId })
   })
 }

@@ -392,6 +392,26 @@ describe('refresh tokens', () => {
     expect(await introspect(second.access_token)).toEqual({ active: false })
   })
 
+  it('take the access tokens of their grant along when consent is revoked or the password reset', async () => {
+    const { b, id } = await signedIn()
+    const before = await tokens(b)
+    await t.db.sql(
+      "INSERT INTO consents (organization_id, user_id, client_id, scope) SELECT organization_id, id, $2, '{openid}' FROM users WHERE id = $1",
+      [id, app.client_id],
+    )
+    expect((await tenant.admin('DELETE', `/api/v1/users/${id}/consents/${app.client_id}`)).status).toBe(204)
+    expect(await introspect(before.access_token)).toEqual({ active: false })
+    expect((await jsonOf(await refresh(before.refresh_token))).error).toBe('invalid_grant')
+
+    const { b: again, id: other } = await signedIn()
+    const issued = await tokens(again)
+    const reset = await tenant.admin('PUT', `/api/v1/users/${other}/password`, {
+      password: 'a new long passphrase',
+    })
+    expect(reset.status).toBe(204)
+    expect(await introspect(issued.access_token)).toEqual({ active: false })
+  })
+
   it('stop working when their user is disabled, and stay dead once re-enabled', async () => {
     const { b, id } = await signedIn()
     const rt = (await tokens(b)).refresh_token

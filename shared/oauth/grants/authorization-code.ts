@@ -9,13 +9,12 @@ import {
   consumeAuthorizationCode,
   takeCodeIssuance,
 } from '../../db/authorization.ts'
-import { revokeFamilyAndAccess } from '../../db/refresh-tokens.ts'
 import { insertRevokedAccessToken } from '../../db/revocations.ts'
 import type { HandlerContext } from '../../http/define-function.ts'
 import { OAuthError } from '../../http/errors.ts'
 import { newAccessTokenId } from '../access-token.ts'
 import type { Client } from '../clients.ts'
-import { announceRevokedAccessTokens } from '../revocation-list.ts'
+import { revokeGrants } from '../revocation-list.ts'
 import { audienceFor } from '../scopes.ts'
 import type { TokenResponse } from '../token-response.ts'
 import { type Grant, issueUserTokens, startRefreshFamily, wantsRefreshToken } from './issue.ts'
@@ -98,11 +97,9 @@ async function refuseReuse(
       await insertRevokedAccessToken(q, ctx.org.id, issued.accessTokenJti, issued.accessTokenExpiresAt)
       await notifyChange(q, 'revocation', ctx.org.id, issued.accessTokenJti)
     }
-    if (issued.refreshFamilyId) {
-      // With the family go the access tokens its refreshes issued since.
-      const family = await revokeFamilyAndAccess(q, issued.refreshFamilyId, 'authorization code replayed')
-      await announceRevokedAccessTokens(q, ctx.org.id, family.deniedJtis)
-    }
+    // With the family go the access tokens its refreshes issued since.
+    if (issued.refreshFamilyId)
+      await revokeGrants(q, ctx.org.id, { familyId: issued.refreshFamilyId }, 'authorization code replayed')
     await insertAuditEvent(q, ctx.org.id, {
       actorType: 'client',
       actorId: client.clientId,

@@ -5,13 +5,13 @@
 import { digestOf, randomToken } from '../../crypto/random.ts'
 import { insertAuditEvent } from '../../db/audit.ts'
 import { weighHit } from '../../db/rate-limits.ts'
-import { consumeRefreshToken, revokeFamilyAndAccess, revokeRefreshFamily } from '../../db/refresh-tokens.ts'
+import { consumeRefreshToken } from '../../db/refresh-tokens.ts'
 import type { HandlerContext } from '../../http/define-function.ts'
 import { OAuthError, rateLimited } from '../../http/errors.ts'
 import { policyOf } from '../../oidc/policy.ts'
 import { newAccessTokenId } from '../access-token.ts'
 import type { Client } from '../clients.ts'
-import { announceRevokedAccessTokens } from '../revocation-list.ts'
+import { revokeGrants } from '../revocation-list.ts'
 import { audienceFor, parseScope } from '../scopes.ts'
 import type { TokenResponse } from '../token-response.ts'
 import { issueUserTokens } from './issue.ts'
@@ -55,8 +55,12 @@ export async function refreshTokenGrant(
     const family = lookup.family
     if (lookup.state === 'reused') {
       // The access tokens of the family go too: whoever replayed the token may hold one.
-      const revoked = await revokeFamilyAndAccess(q, family.id, 'rotated refresh token reused')
-      await announceRevokedAccessTokens(q, ctx.org.id, revoked.deniedJtis)
+      const revoked = await revokeGrants(
+        q,
+        ctx.org.id,
+        { familyId: family.id },
+        'rotated refresh token reused',
+      )
       await insertAuditEvent(q, ctx.org.id, {
         actorType: 'client',
         actorId: client.clientId,
@@ -85,7 +89,7 @@ export async function refreshTokenGrant(
     }
     if (!lookup.userActive) {
       // Revoking the family kills the successor the consume stored with it.
-      await revokeRefreshFamily(q, family.id, 'user inactive')
+      await revokeGrants(q, ctx.org.id, { familyId: family.id }, 'user inactive')
       return { error: 'the user is no longer active' }
     }
     return { family }

@@ -6,7 +6,7 @@ import {
   takeCodeIssuance,
 } from '../../../shared/db/authorization.ts'
 import type { Database, Queryable } from '../../../shared/db/database.ts'
-import { insertRefreshFamilyWithToken, revokeFamilyAndAccess } from '../../../shared/db/refresh-tokens.ts'
+import { insertRefreshFamilyWithToken, revokeFamilies } from '../../../shared/db/refresh-tokens.ts'
 import { createTestDatabase, runtimeDatabase, type TestDatabase } from '../../support/database.ts'
 import { seedOrganization, seedUser } from '../../support/seed.ts'
 
@@ -144,19 +144,19 @@ describe('revoking a refresh family', () => {
   it('denies the unexpired access tokens recorded with its refresh tokens, once', async () => {
     const jti = randomUUID()
     const id = (await family(single, await consumedCode(jti), jti))!
-    expect(await revokeFamilyAndAccess(single, id, 'test')).toEqual({ revoked: true, deniedJtis: [jti] })
+    expect(await revokeFamilies(single, { familyId: id }, 'test')).toEqual({ revoked: 1, deniedJtis: [jti] })
     expect(await denied(jti)).toEqual([{ jti }])
     expect(await db.sql('SELECT revoked_reason FROM refresh_token_families WHERE id = $1', [id])).toEqual([
       { revoked_reason: 'test' },
     ])
     // Again: nothing new to revoke or to announce.
-    expect(await revokeFamilyAndAccess(single, id, 'again')).toEqual({ revoked: false, deniedJtis: [] })
+    expect(await revokeFamilies(single, { familyId: id }, 'again')).toEqual({ revoked: 0, deniedJtis: [] })
   })
 
   it('leaves out access tokens that have expired anyway', async () => {
     const jti = randomUUID()
     const id = (await family(single, await consumedCode(jti), jti, new Date(Date.now() - 1000)))!
-    expect(await revokeFamilyAndAccess(single, id, 'test')).toEqual({ revoked: true, deniedJtis: [] })
+    expect(await revokeFamilies(single, { familyId: id }, 'test')).toEqual({ revoked: 1, deniedJtis: [] })
     expect(await denied(jti)).toEqual([])
   })
 })
