@@ -91,6 +91,8 @@ export async function patchUser(ctx: Ctx, actor: AdminActor, id: string, input: 
 /** @throws ProblemError 404. */
 export async function removeUser(ctx: Ctx, actor: AdminActor, id: string): Promise<void> {
   await ctx.db.transaction(async (q) => {
+    // Before the row goes (its families go with it): the access tokens of its grants stop too.
+    await revokeGrants(q, ctx.org.id, { userId: id }, 'user deleted')
     const user = await deleteUser(q, id)
     if (!user) throw userNotFound()
     await audit(q, ctx, actor, 'user.deleted', id, { email: user.email })

@@ -392,7 +392,7 @@ describe('refresh tokens', () => {
     expect(await introspect(second.access_token)).toEqual({ active: false })
   })
 
-  it('take the access tokens of their grant along when consent is revoked or the password reset', async () => {
+  it('take the access tokens of their grant along when consent is revoked, the password reset or the user deleted', async () => {
     const { b, id } = await signedIn()
     const before = await tokens(b)
     await t.db.sql(
@@ -410,6 +410,11 @@ describe('refresh tokens', () => {
     })
     expect(reset.status).toBe(204)
     expect(await introspect(issued.access_token)).toEqual({ active: false })
+
+    const { b: third, id: deleted } = await signedIn()
+    const last = await tokens(third)
+    expect((await tenant.admin('DELETE', `/api/v1/users/${deleted}`)).status).toBe(204)
+    expect(await introspect(last.access_token)).toEqual({ active: false })
   })
 
   it('stop working when their user is disabled, and stay dead once re-enabled', async () => {
