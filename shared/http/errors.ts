@@ -64,7 +64,6 @@ const OAUTH_STATUS: Partial<Record<OAuthErrorCode, number>> = {
   temporarily_unavailable: 503,
 }
 
-/** Quotes a value for an auth-param (RFC 9110 §11.2: quoted-string escapes `"` and `\`). */
 /**
  * An error description in the characters RFC 6749 §5.2 (and RFC 6750 §3) allow: printable
  * ASCII without `"` and `\`. A double quote becomes a single one; anything else outside the
@@ -74,6 +73,7 @@ export function oauthDescription(text: string): string {
   return text.replace(/"/g, "'").replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '?')
 }
 
+/** Quotes a value for an auth-param (RFC 9110 §11.2: quoted-string escapes `"` and `\`). */
 export function quoteAuthParam(value: string): string {
   return `"${value.replace(/[\\"]/g, '\\$&')}"`
 }

@@ -264,7 +264,8 @@ function validationError(
   }
 }
 
-function formatPath(path: readonly PropertyKey[]): string {
+/** A path into a value as `a.b[0].c`, for error messages. */
+export function formatPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>(
     (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
     '',

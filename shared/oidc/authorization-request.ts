@@ -6,7 +6,7 @@
  * never redirected (RFC 6749 §4.1.2.1); after that they go back to the client.
  */
 import { HttpError, OAuthError, type OAuthErrorCode } from '../http/errors.ts'
-import { jsonProblem } from '../http/parse-request.ts'
+import { formatPath, jsonProblem } from '../http/parse-request.ts'
 import type { Client } from '../oauth/clients.ts'
 import { audienceFor, grantedScopes, parseScope } from '../oauth/scopes.ts'
 
@@ -194,10 +194,8 @@ function parseAuthorizationDetails(
   }
   // Stored as jsonb with the code and its tokens: what PostgreSQL cannot hold is refused here.
   const bad = jsonProblem(parsed)
-  if (bad) {
-    const at = bad.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')
-    fail('invalid_authorization_details', `authorization_details${at} ${bad.reason}`)
-  }
+  // The path starts at an index (the value is an array): `authorization_details[0].x`.
+  if (bad) fail('invalid_authorization_details', `authorization_details${formatPath(bad.path)} ${bad.reason}`)
   const details = parsed as unknown[]
   for (const detail of details) {
     if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) {
