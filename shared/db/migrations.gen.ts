@@ -6,6 +6,7 @@ import m0004 from './migrations/0004_client_metadata.sql'
 import m0005 from './migrations/0005_rate_limit_sliding_window.sql'
 import m0006 from './migrations/0006_runtime_reads_migrations.sql'
 import m0007 from './migrations/0007_refresh_token_access_tokens.sql'
+import m0008 from './migrations/0008_authorization_codes_user.sql'
 
 export const MIGRATIONS: readonly { readonly name: string; readonly sql: string }[] = [
   { name: '0001_schema_v1', sql: m0001 },
@@ -15,4 +16,5 @@ export const MIGRATIONS: readonly { readonly name: string; readonly sql: string 
   { name: '0005_rate_limit_sliding_window', sql: m0005 },
   { name: '0006_runtime_reads_migrations', sql: m0006 },
   { name: '0007_refresh_token_access_tokens', sql: m0007 },
+  { name: '0008_authorization_codes_user', sql: m0008 },
 ]

@@ -213,32 +213,46 @@ export async function findRefreshToken(
   return r && { family: toFamily(r), active: r.active, issuedAt: r.issued_at, expiresAt: r.token_expires_at }
 }
 
-/** Which refresh-token families to revoke: one, those of sessions, or a user's (of one client). */
+/** Which grants to revoke: one refresh-token family, those of sessions, or a user's (of one client). */
 export type FamilySelector =
   | { readonly familyId: string }
   | { readonly sessionIds: readonly string[] }
   | { readonly userId: string; readonly clientId?: string }
 
 /**
- * Revokes the live families `which` selects and, in the same statement, puts the unexpired
- * access tokens issued with their refresh tokens on the deny list (RFC 7009 §2.1: revoking a
- * refresh token should invalidate the access tokens of the same grant). Returns how many
- * families were live until now and the jtis newly denied, which the caller announces
- * (revokeGrants in shared/oauth/revocation-list.ts does both).
+ * Revokes the live families `which` selects and, in the same statement, puts on the deny list
+ * the unexpired access tokens of the same grants (RFC 7009 §2.1: revoking a refresh token
+ * should invalidate the access tokens of the same grant): those issued with their refresh
+ * tokens and, for sessions or a user, those their authorization codes were exchanged for,
+ * which covers the grants that never had a refresh token (no offline_access). A code is kept
+ * a day past its expiry (reapExpired), longer than the longest access token lifetime, so every
+ * such token is found. Returns how many families were live until now and the jtis newly
+ * denied, which the caller announces (revokeGrants in shared/oauth/revocation-list.ts does both).
  */
 export async function revokeFamilies(
   q: Queryable,
   which: FamilySelector,
   reason: string,
 ): Promise<{ revoked: number; deniedJtis: string[] }> {
-  const [where, values] =
+  // [the families' condition, the codes' condition (FALSE: a family's first access token is
+  // already recorded with its first refresh token), the values]
+  const [where, codes, values] =
     'familyId' in which
-      ? ['id = $2', [which.familyId]]
+      ? ['id = $2', 'false', [which.familyId]]
       : 'sessionIds' in which
-        ? ['session_id = ANY($2)', [which.sessionIds]]
+        ? [
+            'session_id = ANY($2)',
+            // Through the sessions' users, for the codes' index on user_id.
+            'user_id IN (SELECT user_id FROM sessions WHERE id = ANY($2)) AND session_id = ANY($2)',
+            [which.sessionIds],
+          ]
         : which.clientId === undefined
-          ? ['user_id = $2', [which.userId]]
-          : ['user_id = $2 AND client_id = $3', [which.userId, which.clientId]]
+          ? ['user_id = $2', 'user_id = $2', [which.userId]]
+          : [
+              'user_id = $2 AND client_id = $3',
+              'user_id = $2 AND client_id = $3',
+              [which.userId, which.clientId],
+            ]
   const { rows } = await q.query<{ revoked: number; denied: string[] }>(
     `WITH families AS (
        UPDATE refresh_token_families SET revoked_at = now(), revoked_reason = $1
@@ -248,6 +262,9 @@ export async function revokeFamilies(
        SELECT organization_id, access_token_jti, access_token_expires_at FROM refresh_tokens
         WHERE family_id IN (SELECT id FROM families) AND access_token_jti IS NOT NULL
           AND access_token_expires_at > now()
+       UNION
+       SELECT organization_id, issued_access_token_jti, issued_access_token_expires_at FROM authorization_codes
+        WHERE ${codes} AND issued_access_token_jti IS NOT NULL AND issued_access_token_expires_at > now()
        ON CONFLICT (organization_id, jti) DO NOTHING
        RETURNING jti
      )

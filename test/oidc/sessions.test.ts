@@ -427,6 +427,51 @@ describe('refresh tokens', () => {
     expect((await jsonOf(await refresh(rt))).error).toBe('invalid_grant')
   })
 
+  it('without offline_access, still end with their grant: logout, consent revoked, user disabled', async () => {
+    const other = await tenant.createApplication({
+      name: 'Blog',
+      type: 'confidential',
+      redirect_uris: [REDIRECT],
+      allowed_scopes: ['openid'],
+      first_party: true,
+    })
+    /** An access token (no refresh token) of `client` for the browser's session. */
+    const accessOnly = async (b: Browser, client: AppJson = app) => {
+      const code = (await b.visit(authorize('', { client }))).external!.searchParams.get('code')!
+      const issued = await jsonOf(await redeem(code, client))
+      expect(issued).not.toHaveProperty('refresh_token')
+      return issued as { access_token: string; id_token: string }
+    }
+    const active = async (token: string) => (await introspect(token)).active
+
+    // RP-initiated logout ends one session: its tokens go, another session's stay.
+    const { b, email, id } = await signedIn()
+    const second = browser()
+    const page = await second.visit('/auth/login')
+    await second.submit(formAction(page.body), { ...hiddenFields(page.body), email, password: PASSWORD })
+    const ending = await accessOnly(b)
+    const staying = await accessOnly(second)
+    expect(await active(ending.access_token)).toBe(true)
+    await b.visit(`/oauth/logout?id_token_hint=${ending.id_token}`)
+    expect(await introspect(ending.access_token)).toEqual({ active: false })
+    expect(await active(staying.access_token)).toBe(true)
+
+    // A revoked consent takes that application's tokens, not another's. (First-party
+    // applications ask for none; the consent is recorded here as if they had.)
+    const blog = await accessOnly(second, other)
+    await t.db.sql(
+      "INSERT INTO consents (organization_id, user_id, client_id, scope) SELECT organization_id, id, $2, '{openid}' FROM users WHERE id = $1",
+      [id, app.client_id],
+    )
+    expect((await tenant.admin('DELETE', `/api/v1/users/${id}/consents/${app.client_id}`)).status).toBe(204)
+    expect(await active(staying.access_token)).toBe(false)
+    expect(await active(blog.access_token)).toBe(true)
+
+    // Disabling the user takes the rest.
+    expect((await tenant.admin('PATCH', `/api/v1/users/${id}`, { is_active: false })).status).toBe(200)
+    expect(await active(blog.access_token)).toBe(false)
+  })
+
   it('follow the organization’s refresh_per_family_per_minute setting', async () => {
     const settings = (value: number | null) =>
       tenant.admin('PATCH', '/api/v1/organization', { settings: { refresh_per_family_per_minute: value } })
