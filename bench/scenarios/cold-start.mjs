@@ -43,7 +43,8 @@ export const coldStart = {
       }
       raw[v.label] = { readyMs: ready, rssBytes: rss, ...(rest.length ? { restRssBytes: rest } : {}) }
       const readyMedian = median(ready)
-      const rssMedian = median(rss) / 1024 / 1024
+      // MB as the targets state them: 10^6 bytes (MiB, 2^20, is what memory limits use).
+      const rssMedian = median(rss) / 1e6
       rows.push({
         scenario: 'cold start',
         metric: `${v.label}: spawn → ready (n=${starts})`,
@@ -57,7 +58,7 @@ export const coldStart = {
         value: `${rssMedian.toFixed(1)} MB`,
       })
       if (rest.length) {
-        const restMedian = median(rest) / 1024 / 1024
+        const restMedian = median(rest) / 1e6
         rows.push({
           scenario: 'idle RSS',
           metric: `${v.label}: at rest, ${REST_MS / 1000} s after ready, no requests (n=${rest.length})`,
