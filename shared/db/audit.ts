@@ -50,17 +50,12 @@ export async function insertAuditEvent(
 }
 
 /**
- * Inserts many events of one organization in one statement whose only parameter is the
- * batch as JSON: one serialization and one parameter, however many events (a 1,000-event
- * batch as ordinary parameters would be 12,000 of them).
+ * One event as a row of insertAuditEvents's batch: a JSON object in one flat string. A buffer
+ * of these holds each event in one allocation instead of an object graph (the event, its
+ * details, its Date), which matters for events that wait up to a second in the heap.
  */
-export async function insertAuditEvents(
-  q: Queryable,
-  organizationId: string,
-  events: readonly AuditEvent[],
-): Promise<void> {
-  if (events.length === 0) return
-  const batch = events.map((e) => ({
+export function encodeAuditEvent(e: AuditEvent): string {
+  return JSON.stringify({
     occurred_at: (e.occurredAt ?? new Date()).toISOString(),
     actor_type: e.actorType,
     actor_id: e.actorId ?? null,
@@ -72,13 +67,26 @@ export async function insertAuditEvents(
     user_agent: e.userAgent ? e.userAgent.slice(0, 512) : null,
     request_id: e.requestId ?? null,
     details: e.details ?? {},
-  }))
+  })
+}
+
+/**
+ * Inserts many events of one organization (each encoded by encodeAuditEvent) in one statement
+ * whose only parameter is the batch as JSON: one parameter however many events (a 1,000-event
+ * batch as ordinary parameters would be 12,000 of them).
+ */
+export async function insertAuditEvents(
+  q: Queryable,
+  organizationId: string,
+  encoded: readonly string[],
+): Promise<void> {
+  if (encoded.length === 0) return
   await q.query(
     `INSERT INTO audit_events (${COLUMNS})
      SELECT $1, e.occurred_at, e.actor_type, e.actor_id, e.action, e.target_type, e.target_id, e.result, e.ip,
             e.user_agent, e.request_id, coalesce(e.details, '{}'::jsonb)
        FROM jsonb_to_recordset($2::jsonb) AS e(occurred_at timestamptz, actor_type text, actor_id text, action text,
             target_type text, target_id text, result text, ip inet, user_agent text, request_id text, details jsonb)`,
-    [organizationId, JSON.stringify(batch)],
+    [organizationId, `[${encoded.join(',')}]`],
   )
 }
