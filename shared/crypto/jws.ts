@@ -59,6 +59,15 @@ export function decodeCompact(token: string): DecodedJws | undefined {
   }
 }
 
+/**
+ * The payload of a compact JWS already decoded and verified once (decodeCompact): its second
+ * segment, parsed, with none of decodeCompact's checks.
+ */
+export function payloadOf(token: string): Record<string, unknown> {
+  const start = token.indexOf('.') + 1
+  return JSON.parse(Buffer.from(token.slice(start, token.indexOf('.', start)), 'base64url').toString('utf8'))
+}
+
 /** Whether the signature is valid for `alg` and `key`; the header's own alg must agree. */
 export function verifyCompact(jws: DecodedJws, alg: SigningAlg, key: KeyObject): boolean {
   if (jws.header.alg !== alg) return false

@@ -94,6 +94,8 @@ describe('POST /oauth/introspect (RFC 7662)', () => {
     // ...which its own organization does know.
     const theirRs = await other.createApplication({ name: 'their rs', type: 'service' })
     expect((await jsonOf(await introspect(foreign, other, theirRs))).active).toBe(true)
+    // Verified (and cached) there, it is still foreign here.
+    expect(await jsonOf(await introspect(foreign))).toEqual({ active: false })
   })
 
   it('answers active: false for a token whose client was deleted', async () => {
