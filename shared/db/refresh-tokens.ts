@@ -234,25 +234,23 @@ export async function revokeFamilies(
   which: FamilySelector,
   reason: string,
 ): Promise<{ revoked: number; deniedJtis: string[] }> {
-  // [the families' condition, the codes' condition (FALSE: a family's first access token is
-  // already recorded with its first refresh token), the values]
-  const [where, codes, values] =
+  const [where, values] =
     'familyId' in which
-      ? ['id = $2', 'false', [which.familyId]]
+      ? ['id = $2', [which.familyId]]
       : 'sessionIds' in which
-        ? [
-            'session_id = ANY($2)',
-            // Through the sessions' users, for the codes' index on user_id.
-            'user_id IN (SELECT user_id FROM sessions WHERE id = ANY($2)) AND session_id = ANY($2)',
-            [which.sessionIds],
-          ]
+        ? ['session_id = ANY($2)', [which.sessionIds]]
         : which.clientId === undefined
-          ? ['user_id = $2', 'user_id = $2', [which.userId]]
-          : [
-              'user_id = $2 AND client_id = $3',
-              'user_id = $2 AND client_id = $3',
-              [which.userId, which.clientId],
-            ]
+          ? ['user_id = $2', [which.userId]]
+          : ['user_id = $2 AND client_id = $3', [which.userId, which.clientId]]
+  // The codes: the same condition as the families (both tables have these columns), found
+  // through the sessions' users for the codes' index on user_id; none for one family, whose
+  // first access token is recorded with its first refresh token.
+  const codes =
+    'familyId' in which
+      ? 'false'
+      : 'sessionIds' in which
+        ? `user_id IN (SELECT user_id FROM sessions WHERE id = ANY($2)) AND ${where}`
+        : where
   const { rows } = await q.query<{ revoked: number; denied: string[] }>(
     `WITH families AS (
        UPDATE refresh_token_families SET revoked_at = now(), revoked_reason = $1

@@ -106,18 +106,13 @@ async function verifySignatureAndClaims(
   org: Organization,
   jws: DecodedJws,
 ): Promise<AccessTokenClaims | undefined> {
-  const { header } = jws
-  if (typeof header.kid !== 'string') return undefined
-  const verifier = (await runtime.keys.forOrganization(org.id)).verifiers.get(header.kid)
-  if (!verifier || !verifyCompact(jws, verifier.alg, verifier.key)) return undefined
-  return claimsOf(jws, org)
-}
-
-/** The claims of a decoded access token of `org`, if they have the form RFC 9068 requires. */
-function claimsOf({ header, payload }: DecodedJws, org: Organization): AccessTokenClaims | undefined {
+  const { header, payload } = jws
   // RFC 9068 §4: the typ must say this is an access token, not an ID token or another JWT.
   if (typeof header.typ !== 'string' || !['at+jwt', 'application/at+jwt'].includes(header.typ.toLowerCase()))
     return undefined
+  if (typeof header.kid !== 'string') return undefined
+  const verifier = (await runtime.keys.forOrganization(org.id)).verifiers.get(header.kid)
+  if (!verifier || !verifyCompact(jws, verifier.alg, verifier.key)) return undefined
   const valid =
     payload.iss === org.issuer &&
     typeof payload.sub === 'string' &&
@@ -131,8 +126,9 @@ function claimsOf({ header, payload }: DecodedJws, org: Organization): AccessTok
 }
 
 /**
- * The digests of tokens whose signature was verified: a bounded set, oldest first out. A hit
- * skips only the signature check; the token is decoded and its claims checked every time.
+ * The digests of tokens verified (signature and claims) for an organization: a bounded set,
+ * oldest first out. A hit only re-reads the token's payload (payloadOf); expiry, the deny list
+ * and the client are checked on every use by verifyAccessToken.
  */
 export class VerifiedTokenCache {
   private readonly entries = new Set<string>()

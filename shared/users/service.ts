@@ -1,6 +1,5 @@
 /** Changes to users from the admin API, each in one transaction with its audit event. */
 import type { AdminActor } from '../admin/authorize.ts'
-import { notifyChange } from '../cache/invalidation.ts'
 import { hashPassword } from '../crypto/password.ts'
 import { insertAuditEvent } from '../db/audit.ts'
 import { deleteConsent } from '../db/authorization.ts'
@@ -78,7 +77,6 @@ export async function patchUser(ctx: Ctx, actor: AdminActor, id: string, input: 
       if (current.isActive && !user.isActive) {
         await endUserSessions(q, ctx.org.id, id, actor.audit)
         await revokeGrants(q, ctx.org.id, { userId: id }, 'user disabled')
-        await notifyChange(q, 'revocation', ctx.org.id)
       }
       return user
     })

@@ -37,8 +37,7 @@ async function eventsOf(orgId: string, n: number): Promise<number> {
   return count
 }
 
-const newOrganization = async (slug: string) => {
-  const id = randomUUID()
+const newOrganization = async (slug: string, id = randomUUID()) => {
   await t.db.sql('INSERT INTO organizations (id, slug, name) VALUES ($1, $2, $2)', [id, slug])
   return id
 }
@@ -75,9 +74,7 @@ describe('AuditLog', () => {
       await new Promise((r) => setTimeout(r, 100))
       expect(failedWrites()).toBe(before + 1)
       // The interval's retry (here: a flush) succeeds; writing by size resumes.
-      await t.db.sql("INSERT INTO organizations (id, slug, name) VALUES ($1, 'audit-retry', 'Retry')", [
-        orgId,
-      ])
+      await newOrganization('audit-retry', orgId)
       await log.flush()
       expect(await eventsOf(orgId, 5)).toBe(5)
       log.record(orgId, event(6))
@@ -103,7 +100,7 @@ describe('AuditLog', () => {
     ])
 
     await new Promise((r) => setTimeout(r, 20))
-    await t.db.sql("INSERT INTO organizations (id, slug, name) VALUES ($1, 'audit-late', 'Late')", [orgId])
+    await newOrganization('audit-late', orgId)
     await log.flush()
     const rows = await t.db.sql<{
       occurred_at: Date
