@@ -2,7 +2,7 @@
 import * as z from 'zod'
 import { defineFunction } from '../../shared/http/define-function.ts'
 import { invalidClient } from '../../shared/http/errors.ts'
-import { jsonReply } from '../../shared/http/reply.ts'
+import { jsonAnswer } from '../../shared/http/reply.ts'
 import { verifyAccessToken } from '../../shared/oauth/access-token.ts'
 import { ClientAuthFields } from '../../shared/oauth/client-auth-schema.ts'
 import { authenticateClient } from '../../shared/oauth/client-authentication.ts'
@@ -20,7 +20,7 @@ export default defineFunction({
   method: 'POST',
   path: '/oauth/introspect',
   body: IntrospectionRequest,
-  handler: async (_c, ctx) => {
+  answer: async (ctx) => {
     const { body, org, runtime } = ctx
     const client = await authenticateClient(ctx, ctx.header('authorization'), body, [
       `${org.issuer}/oauth/introspect`,
@@ -30,11 +30,11 @@ export default defineFunction({
     if (client.type === 'public') throw invalidClient('public clients cannot introspect tokens')
     // §2.2: expired, revoked, malformed, foreign and unknown tokens are all just inactive.
     const claims = await verifyAccessToken(runtime, org, body.token)
-    if (claims) return jsonReply({ active: true, ...claims, token_type: 'Bearer' }, 200, NO_STORE)
+    if (claims) return jsonAnswer({ active: true, ...claims, token_type: 'Bearer' }, 200, NO_STORE)
     // A refresh token is looked up; only the client it was issued to learns it is active.
     const refresh = mayBeRefreshToken(body.token)
       ? await introspectRefreshToken(ctx, client, body.token)
       : undefined
-    return jsonReply(refresh ?? { active: false }, 200, NO_STORE)
+    return jsonAnswer(refresh ?? { active: false }, 200, NO_STORE)
   },
 })

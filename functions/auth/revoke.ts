@@ -5,11 +5,16 @@ import { insertAuditEvent } from '../../shared/db/audit.ts'
 import { insertRevokedAccessToken } from '../../shared/db/revocations.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
 import { OAuthError } from '../../shared/http/errors.ts'
+import type { Answer } from '../../shared/http/reply.ts'
 import { verifyAccessToken } from '../../shared/oauth/access-token.ts'
 import { ClientAuthFields } from '../../shared/oauth/client-auth-schema.ts'
 import { authenticateClient } from '../../shared/oauth/client-authentication.ts'
 import { mayBeRefreshToken, revokeRefreshToken } from '../../shared/oauth/refresh-token-lookup.ts'
 import { NO_STORE } from '../../shared/oauth/token-response.ts'
+
+// §2.2: 200 with nothing the client needs to read; an empty body with its length, so the
+// answer is not chunked.
+const REVOKED: Answer = { status: 200, body: '', headers: NO_STORE }
 
 const RevocationRequest = z.object({
   token: z.string(),
@@ -23,7 +28,7 @@ export default defineFunction({
   method: 'POST',
   path: '/oauth/revoke',
   body: RevocationRequest,
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const { body, org, runtime, request } = ctx
     const client = await authenticateClient(ctx, ctx.header('authorization'), body, [
       `${org.issuer}/oauth/revoke`,
@@ -34,7 +39,7 @@ export default defineFunction({
       // §2.1: a refresh token revokes its family and the access tokens of the same grant.
       if (mayBeRefreshToken(body.token)) await revokeRefreshToken(ctx, client, body.token)
       // §2.2: an invalid, expired or already revoked token still gets 200.
-      return c.body(null, 200, NO_STORE)
+      return REVOKED
     }
     // §2.1: the token must have been issued to the client revoking it.
     if (claims.client_id !== client.clientId)
@@ -52,6 +57,6 @@ export default defineFunction({
         ...request,
       })
     })
-    return c.body(null, 200, NO_STORE)
+    return REVOKED
   },
 })

@@ -32,7 +32,7 @@ export default defineFunction({
   method: 'POST',
   path: '/oauth/token',
   body: TokenRequest,
-  handler: async (_c, ctx) => {
+  answer: async (ctx) => {
     const { body, org } = ctx
     const grant = GRANTS[body.grant_type as keyof typeof GRANTS]
     if (!grant)

@@ -8,13 +8,14 @@ import type { Logger } from '../log.ts'
 import type { Runtime } from '../runtime.ts'
 import { clientAddress, type ProxyTrust } from './client-ip.ts'
 import { PUBLIC_CORS_PATHS, publicCors } from './cors.ts'
-import type { HandlerContext, HttpMethod, RequestMeta, RouteEntry } from './define-function.ts'
+import type { HttpMethod, RequestMeta, RouteEntry } from './define-function.ts'
+import type { DirectRoutes } from './direct.ts'
 import type { DocumentRoute } from './documents.ts'
 import { methodNotAllowed, notFound } from './errors.ts'
+import { functionContext, invocable } from './function-context.ts'
 import { lateResponseHeader, nodeBindings, requestHeader, responseHeaders } from './headers.ts'
 import { mountHealth } from './health.ts'
 import { openApiDocument } from './openapi.ts'
-import { decodeBody, decodeParameters, readBody, unstorable, validate } from './parse-request.ts'
 import { reply } from './reply.ts'
 import { recordRequest, requestIdFrom } from './request-context.ts'
 import {
@@ -36,14 +37,12 @@ export interface AppVariables {
 export type AppEnv = { Variables: AppVariables }
 export type App = Hono<AppEnv>
 
-const BODYLESS = new Set(['GET', 'HEAD', 'DELETE'])
+// What each app mounts that Node's listener answers before Hono (server.ts, direct.ts).
+const directOfApp = new WeakMap<App, DirectRoutes>()
 
-// The public documents each app mounts, for the Node listener to answer before Hono (server.ts).
-const documentsOfApp = new WeakMap<App, readonly DocumentRoute[]>()
-
-/** The public documents `app` mounts (documents.ts). */
-export function documentRoutesOf(app: App): readonly DocumentRoute[] {
-  return documentsOfApp.get(app) ?? []
+/** The public documents and answer functions `app` mounts (direct.ts). */
+export function directRoutesOf(app: App): DirectRoutes {
+  return directOfApp.get(app) ?? { documents: [], functions: [] }
 }
 
 export function createApp(runtime: Runtime, routes: readonly RouteEntry[]): App {
@@ -57,12 +56,14 @@ export function createApp(runtime: Runtime, routes: readonly RouteEntry[]): App 
   const mounted = routes.filter((r) => runtime.config.planes.includes(r.plane))
   const methodsByPath = new Map<string, Set<HttpMethod>>()
   const documents: DocumentRoute[] = []
+  const functions: RouteEntry[] = []
   for (const entry of mounted) {
     app.on([...entry.methods], entry.path, invokeFunction(runtime, entry))
     if (entry.fn.document) {
       const dialect = entry.fn.errors ?? dialectOfPath(entry.path)
       documents.push({ path: entry.path, plane: entry.plane, dialect, render: entry.fn.document })
     }
+    if (entry.fn.answer) functions.push(entry)
     const methods = methodsByPath.get(entry.path) ?? new Set()
     for (const m of entry.methods) methods.add(m)
     methodsByPath.set(entry.path, methods)
@@ -85,7 +86,7 @@ export function createApp(runtime: Runtime, routes: readonly RouteEntry[]): App 
     })
   }
 
-  documentsOfApp.set(app, documents)
+  directOfApp.set(app, { documents, functions })
   app.notFound(() => respond(errorParts(notFound(), 'problem')))
   app.onError((err, c) =>
     respond(
@@ -138,61 +139,23 @@ function respond(error: ErrorParts): Response {
 }
 
 function invokeFunction(runtime: Runtime, entry: RouteEntry) {
-  const { fn } = entry
-  const dialect = fn.errors ?? dialectOfPath(fn.path)
-  const bodyType = fn.bodyType ?? (dialect === 'oauth' ? 'form' : 'json')
-  // Hono decodes every parameter on each c.req.param(); most paths have none.
-  const hasParams = fn.path.includes(':')
+  const target = invocable(entry.fn)
+  const { fn, dialect } = target
   return async (c: Context<AppEnv>) => {
     c.set('dialect', dialect)
     c.set('route', fn.path)
     c.set('plane', entry.plane)
-    const org = await runtime.organizations.resolve(requestHeader(c, 'host'))
-    let params: unknown = hasParams ? c.req.param() : {}
-    // A path segment no stored value can equal (a NUL, a lone surrogate) names nothing.
-    if (hasParams && Object.values(params as Record<string, string>).some((v) => unstorable(v))) {
-      throw notFound()
-    }
-    if (fn.params) {
-      const parsed = fn.params.safeParse(params)
-      if (!parsed.success) throw notFound()
-      params = parsed.data
-    }
-    const query = fn.query
-      ? validate(fn.query, decodeParameters(new URL(c.req.url).searchParams, fn.query, dialect), dialect)
-      : undefined
-    let body: unknown
-    if (fn.body && !BODYLESS.has(c.req.method)) {
-      const text = await readBody(
-        c.req.raw,
-        requestHeader(c, 'content-length'),
-        runtime.config.bodyLimitBytes,
-        nodeBindings(c).incoming,
-      )
-      body = validate(
-        fn.body,
-        decodeBody(text, requestHeader(c, 'content-type'), bodyType, fn.body, dialect),
-        dialect,
-      )
-    }
-    let log: Logger | undefined
-    const ctx: HandlerContext<unknown, unknown, unknown> = {
-      body,
-      query,
-      params,
-      org,
-      db: {
-        transaction: (work, options) => runtime.db.inOrganization(org.id, work, options),
-        query: (text, values) => runtime.db.statement(org.id, text, values),
-      },
-      runtime,
-      get log() {
-        log ??= requestLog(runtime, c)
-        return log
-      },
-      request: c.get('request'),
+    const ctx = await functionContext(runtime, target, {
+      method: c.req.method,
       header: (name) => requestHeader(c, name),
-    }
+      // Hono decodes every parameter on each c.req.param(): asked for only when there are some.
+      params: () => c.req.param(),
+      searchParams: () => new URL(c.req.url).searchParams,
+      incoming: nodeBindings(c).incoming,
+      raw: c.req.raw,
+      meta: c.get('request'),
+      log: () => requestLog(runtime, c),
+    })
     return fn.handler(c, ctx as never)
   }
 }

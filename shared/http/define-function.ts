@@ -13,7 +13,7 @@ import type { Organization } from '../tenancy.ts'
 import { answerDocument, type RenderDocument } from './documents.ts'
 import { requestHeader } from './headers.ts'
 import type { BodyType } from './parse-request.ts'
-import { reply } from './reply.ts'
+import { type Answer, responseOf } from './reply.ts'
 import type { ErrorDialect } from './serialize-error.ts'
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
@@ -81,6 +81,8 @@ export interface FunctionDefinition<
   ) => Response | Promise<Response>
   /** Set when the function is a public document (documents.ts); `handler` then answers it. */
   readonly document?: RenderDocument
+  /** Set when the function answers from its context alone (see AnswerDefinition); `handler` then calls it. */
+  readonly answer?: (ctx: HandlerContext<Output<B>, Output<Q>, ParamsOutput<P>>) => Answer | Promise<Answer>
 }
 
 /**
@@ -95,6 +97,24 @@ export interface DocumentDefinition {
   readonly document: RenderDocument
 }
 
+/**
+ * A function that needs nothing of Hono's context: it answers from its handler context alone
+ * with a plain Answer. Over Node's HTTP server a request for exactly its method and path is
+ * served before Hono (direct.ts), skipping the routed request's machinery, which is most of
+ * what the hottest endpoints (token, introspection) cost; in process, and for anything else
+ * (a query string, another method), the app calls the same `answer`. Its path has no
+ * parameters.
+ */
+export interface AnswerDefinition<B extends z.ZodType | undefined, Q extends z.ZodType | undefined>
+  extends Pick<
+    FunctionDefinition<B, Q>,
+    'plane' | 'method' | 'path' | 'body' | 'bodyType' | 'query' | 'docs' | 'errors'
+  > {
+  readonly answer: (
+    ctx: HandlerContext<Output<B>, Output<Q>, Record<string, never>>,
+  ) => Answer | Promise<Answer>
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: the route table holds functions of every shape.
 export type AnyFunction = FunctionDefinition<any, any, any>
 
@@ -102,20 +122,35 @@ export function defineFunction(definition: DocumentDefinition): FunctionDefiniti
 export function defineFunction<
   B extends z.ZodType | undefined = undefined,
   Q extends z.ZodType | undefined = undefined,
+>(
+  definition: AnswerDefinition<B, Q> & { readonly handler?: never; readonly document?: never },
+): FunctionDefinition<B, Q>
+export function defineFunction<
+  B extends z.ZodType | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
   P extends z.ZodType | undefined = undefined,
 >(definition: FunctionDefinition<B, Q, P> & { readonly document?: never }): FunctionDefinition<B, Q, P>
-export function defineFunction(definition: DocumentDefinition | AnyFunction): AnyFunction {
-  const hasDocument = 'document' in definition && definition.document !== undefined
-  if (hasDocument && 'handler' in definition)
-    throw new TypeError(`${definition.path}: a function declares a handler or a document, not both`)
-  if (!hasDocument) return definition as AnyFunction
-  const render = (definition as DocumentDefinition).document
+export function defineFunction(
+  // biome-ignore lint/suspicious/noExplicitAny: the implementation takes every shape.
+  definition: DocumentDefinition | AnswerDefinition<any, any> | AnyFunction,
+): AnyFunction {
+  const declared = (['handler', 'document', 'answer'] as const).filter(
+    (key) => key in definition && definition[key as keyof typeof definition] !== undefined,
+  )
+  if (declared.length !== 1)
+    throw new TypeError(`${definition.path}: a function declares one of a handler, a document or an answer`)
+  if ('answer' in definition && definition.answer) {
+    if (definition.path.includes(':'))
+      throw new TypeError(`${definition.path}: a function with an answer has no path parameters`)
+    const answer = definition.answer
+    return { ...definition, handler: async (_c, ctx) => responseOf(await answer(ctx as never)) }
+  }
+  if (!('document' in definition && definition.document)) return definition as AnyFunction
+  const render = definition.document
   return {
     ...definition,
-    handler: async (c, ctx) => {
-      const answer = answerDocument(await render(ctx), requestHeader(c, 'if-none-match'))
-      return reply(answer.body, answer.status, answer.headers)
-    },
+    handler: async (c, ctx) =>
+      responseOf(answerDocument(await render(ctx), requestHeader(c, 'if-none-match'))),
   }
 }
 

@@ -29,7 +29,7 @@ const MEDIA_TYPES: Record<BodyType, readonly string[]> = {
  * @throws HttpError 413 past the limit.
  */
 export async function readBody(
-  request: Request,
+  request: Request | undefined,
   contentLength: string | undefined,
   limit: number,
   incoming?: NodeJS.ReadableStream,
@@ -37,7 +37,7 @@ export async function readBody(
   const announced = Number(contentLength ?? '0')
   if (announced > limit) throw payloadTooLarge(limit)
   if (incoming) return readStream(incoming, limit)
-  if (!request.body) return ''
+  if (!request?.body) return ''
   const chunks: Uint8Array[] = []
   let size = 0
   for await (const chunk of request.body as AsyncIterable<Uint8Array>) {

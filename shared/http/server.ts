@@ -6,8 +6,8 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { getRequestListener } from '@hono/node-server'
 import type { Runtime } from '../runtime.ts'
-import { type App, documentRoutesOf } from './app.ts'
-import { withDocuments } from './documents.ts'
+import { type App, directRoutesOf } from './app.ts'
+import { withDirectRoutes } from './direct.ts'
 
 export interface RunningServer {
   readonly port: number
@@ -21,8 +21,8 @@ export function startServer(runtime: Runtime, app: App): Promise<RunningServer> 
     // autoCleanupIncoming off: functions read their bodies themselves and Node's HTTP server
     // discards an unread one; node-server's own draining put listeners and a timer on every POST.
     const hono = getRequestListener(app.fetch, { hostname: config.host, autoCleanupIncoming: false })
-    // Public documents (discovery, JWKS) are answered before Hono (documents.ts).
-    const server = createServer(withDocuments(runtime, documentRoutesOf(app), hono))
+    // Public documents and answer functions are answered before Hono (direct.ts).
+    const server = createServer(withDirectRoutes(runtime, directRoutesOf(app), hono))
     server.listen(config.port, config.host, () => {
       const info = server.address() as AddressInfo
       log.info(

@@ -73,3 +73,14 @@ export async function createServedRuntime(
   afterAll(() => server.shutdown())
   return t
 }
+
+/** A runtime beside `t` whose database never answers (nothing listens where it connects). */
+export function createDownRuntime(t: TestRuntime, timeoutMs = 300): Promise<TestRuntime> {
+  return createTestRuntime({
+    db: t.db,
+    env: {
+      DATABASE_URL: 'postgres://nobody:x@127.0.0.1:1/none',
+      DATABASE_CONNECT_TIMEOUT_MS: String(timeoutMs),
+    },
+  })
+}

@@ -1,20 +1,14 @@
 /**
  * Public documents (discovery metadata, the JWKS) answered over Node's HTTP server before
- * Hono (shared/http/documents.ts): byte for byte what the function answers through the app,
- * only for the plain case, and handing everything else to the app.
+ * Hono (shared/http/direct.ts, documents.ts): byte for byte what the function answers through
+ * the app, only for the plain case, and handing everything else to the app.
  */
-import { createServer, type RequestListener, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
-import { getRequestListener } from '@hono/node-server'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { documentRoutesOf } from '../../../shared/http/app.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { defineFunction } from '../../../shared/http/define-function.ts'
-import { jsonDocument, noneMatch, withDocuments } from '../../../shared/http/documents.ts'
-import { overNode as overNodeAt, type RawAnswer } from '../../support/http.ts'
+import { jsonDocument, noneMatch } from '../../../shared/http/documents.ts'
+import { type DirectServer, serveDirect, withoutDate } from '../../support/direct.ts'
 import { createTenant, type Tenant } from '../../support/oauth.ts'
-import { createTestRuntime, type TestRuntime } from '../../support/runtime.ts'
-
-type Answer = RawAnswer
+import { createDownRuntime, createTestRuntime, type TestRuntime } from '../../support/runtime.ts'
 
 const DOCUMENTS = [
   '/.well-known/jwks.json',
@@ -24,36 +18,17 @@ const DOCUMENTS = [
 
 let t: TestRuntime
 let tenant: Tenant
-let server: Server
-let port: number
-/** Requests the document listener handed on to the app, as method and url. */
-const handedOn: string[] = []
+let server: DirectServer
 
 beforeAll(async () => {
   t = await createTestRuntime()
   tenant = await createTenant(t, 'acme')
-  const hono = getRequestListener(t.app.fetch, { autoCleanupIncoming: false })
-  const next: RequestListener = (incoming, outgoing) => {
-    handedOn.push(`${incoming.method} ${incoming.url}`)
-    return hono(incoming, outgoing)
-  }
-  server = createServer(withDocuments(t.runtime, documentRoutesOf(t.app), next))
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
-  port = (server.address() as AddressInfo).port
+  server = await serveDirect(t, tenant.host)
 })
-afterAll(() => new Promise<void>((done) => server.close(() => done())))
 
 const overNode = (method: string, path: string, headers: Record<string, string> = {}) =>
-  overNodeAt(port, method, path, { host: tenant.host, ...headers })
-
-/** Whether the last request went to the app rather than being answered as a document. */
-async function viaApp(answer: () => Promise<Answer>): Promise<{ answer: Answer; app: boolean }> {
-  const before = handedOn.length
-  const result = await answer()
-  return { answer: result, app: handedOn.length > before }
-}
-
-const withoutDate = (a: Answer) => Object.fromEntries([...a.headers].filter(([name]) => name !== 'date'))
+  server.request(method, path, headers)
+const viaApp = (ask: Parameters<DirectServer['viaApp']>[0]) => server.viaApp(ask)
 
 describe('public documents over Node', () => {
   it.each(DOCUMENTS)('%s: answered before the app, exactly as the app answers it', async (path) => {
@@ -116,32 +91,16 @@ describe('public documents over Node', () => {
   })
 
   it('answers 503 when the database does not answer, as the app does', async () => {
-    const down = await createTestRuntime({
-      db: t.db,
-      env: { DATABASE_URL: 'postgres://nobody:x@127.0.0.1:1/none', DATABASE_CONNECT_TIMEOUT_MS: '300' },
-    })
-    const handedOnDown: string[] = []
-    const hono = getRequestListener(down.app.fetch, { autoCleanupIncoming: false })
-    const downServer = createServer(
-      withDocuments(down.runtime, documentRoutesOf(down.app), (incoming, outgoing) => {
-        handedOnDown.push(`${incoming.method} ${incoming.url}`)
-        return hono(incoming, outgoing)
-      }),
-    )
-    await new Promise<void>((done) => downServer.listen(0, '127.0.0.1', done))
-    try {
-      const downPort = (downServer.address() as AddressInfo).port
-      const ask = { host: 'login.acme.test', 'x-request-id': 'req-down' }
-      const direct = await overNodeAt(downPort, 'GET', '/.well-known/jwks.json', ask)
-      const routed = await overNodeAt(downPort, 'GET', '/.well-known/jwks.json?via=app', ask)
-      expect(handedOnDown).toEqual(['GET /.well-known/jwks.json?via=app'])
-      expect(direct.status).toBe(503)
-      expect(direct.headers.get('retry-after')).toEqual(['1'])
-      expect(withoutDate(direct)).toEqual(withoutDate(routed))
-      expect(direct.body).toBe(routed.body)
-    } finally {
-      await new Promise<void>((done) => downServer.close(() => done()))
-    }
+    const down = await createDownRuntime(t)
+    const downServer = await serveDirect(down, 'login.acme.test')
+    const ask = { 'x-request-id': 'req-down' }
+    const direct = await downServer.request('GET', '/.well-known/jwks.json', ask)
+    const routed = await downServer.request('GET', '/.well-known/jwks.json?via=app', ask)
+    expect(downServer.handedOn).toEqual(['GET /.well-known/jwks.json?via=app'])
+    expect(direct.status).toBe(503)
+    expect(direct.headers.get('retry-after')).toEqual(['1'])
+    expect(withoutDate(direct)).toEqual(withoutDate(routed))
+    expect(direct.body).toBe(routed.body)
   })
 
   it('counts, logs and closes the connection while draining as the app does', async () => {
@@ -202,7 +161,7 @@ describe('defineFunction', () => {
       handler: () => new Response('handler'),
       document: () => Promise.resolve(jsonDocument('{}', 60)),
     }
-    expect(() => defineFunction(both as never)).toThrow(/handler or a document, not both/)
+    expect(() => defineFunction(both as never)).toThrow(/one of a handler, a document or an answer/)
   })
 })
 

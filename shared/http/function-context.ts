@@ -1,0 +1,115 @@
+/**
+ * What a function is given, however its request arrived: through Hono (app.ts) or over Node
+ * before Hono (direct.ts). Both build it here, so a function sees the same organization,
+ * parameters, query and body, parsed and validated in its dialect, either way.
+ */
+import type { Logger } from '../log.ts'
+import type { Runtime } from '../runtime.ts'
+import type { AnyFunction, HandlerContext, RequestMeta } from './define-function.ts'
+import { notFound } from './errors.ts'
+import {
+  type BodyType,
+  decodeBody,
+  decodeParameters,
+  readBody,
+  unstorable,
+  validate,
+} from './parse-request.ts'
+import { dialectOfPath, type ErrorDialect } from './serialize-error.ts'
+
+const BODYLESS = new Set(['GET', 'HEAD', 'DELETE'])
+
+/** A function with what its invocations share, worked out once. */
+export interface Invocable {
+  readonly fn: AnyFunction
+  readonly dialect: ErrorDialect
+  readonly bodyType: BodyType
+  readonly hasParams: boolean
+}
+
+export function invocable(fn: AnyFunction): Invocable {
+  const dialect = fn.errors ?? dialectOfPath(fn.path)
+  return {
+    fn,
+    dialect,
+    bodyType: fn.bodyType ?? (dialect === 'oauth' ? 'form' : 'json'),
+    hasParams: fn.path.includes(':'),
+  }
+}
+
+/** A request as either transport presents it. */
+export interface FunctionRequest {
+  readonly method: string
+  /** A request header by lower-case name. */
+  header(name: string): string | undefined
+  /** The path parameters; asked for only when the path has some. */
+  params(): Record<string, string>
+  /** The query string's parameters; asked for only when the function has a query schema. */
+  searchParams(): URLSearchParams
+  /** Node's request, whose body is read directly; undefined in process. */
+  readonly incoming: NodeJS.ReadableStream | undefined
+  /** The web request, whose body is read in process. */
+  readonly raw: Request | undefined
+  readonly meta: RequestMeta
+  /** A logger bound to the request id, made on demand. */
+  log(): Logger
+}
+
+/**
+ * The handler context of a request for `target`.
+ * @throws HttpError 404 for path parameters no stored value can equal or that fail the
+ *   function's schema; 400, 413 or 415 for a query or body it refuses (parse-request.ts).
+ */
+export async function functionContext(
+  runtime: Runtime,
+  target: Invocable,
+  req: FunctionRequest,
+): Promise<HandlerContext<unknown, unknown, unknown>> {
+  const { fn, dialect } = target
+  const org = await runtime.organizations.resolve(req.header('host'))
+  let params: unknown = target.hasParams ? req.params() : {}
+  // A path segment no stored value can equal (a NUL, a lone surrogate) names nothing.
+  if (target.hasParams && Object.values(params as Record<string, string>).some((v) => unstorable(v))) {
+    throw notFound()
+  }
+  if (fn.params) {
+    const parsed = fn.params.safeParse(params)
+    if (!parsed.success) throw notFound()
+    params = parsed.data
+  }
+  const query = fn.query
+    ? validate(fn.query, decodeParameters(req.searchParams(), fn.query, dialect), dialect)
+    : undefined
+  let body: unknown
+  if (fn.body && !BODYLESS.has(req.method)) {
+    const text = await readBody(
+      req.raw,
+      req.header('content-length'),
+      runtime.config.bodyLimitBytes,
+      req.incoming,
+    )
+    body = validate(
+      fn.body,
+      decodeBody(text, req.header('content-type'), target.bodyType, fn.body, dialect),
+      dialect,
+    )
+  }
+  let log: Logger | undefined
+  return {
+    body,
+    query,
+    params,
+    org,
+    db: {
+      transaction: (work, options) => runtime.db.inOrganization(org.id, work, options),
+      query: (text, values) => runtime.db.statement(org.id, text, values),
+    },
+    runtime,
+    get log() {
+      log ??= req.log()
+      return log
+    },
+    request: req.meta,
+    header: req.header,
+  }
+}
