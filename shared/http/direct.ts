@@ -132,13 +132,16 @@ export function withDirectRoutes(
         route.observe,
       )
     }
+    // What the function threw, and a failure to write its answer (a header value Node refuses,
+    // say), are answered by the app's serializer. The request is never handed on to the app
+    // once served here: that would run a function with side effects a second time.
     route
       .serve(incoming, requestId, log)
-      .then(send, (err: unknown) => send(errorParts(toHttpError(err, log), route.dialect)))
+      .then(send)
+      .catch((err: unknown) => send(errorParts(toHttpError(err, log), route.dialect)))
       .catch((err: unknown) => {
         runtime.log.error({ err, requestId }, 'answering a request before the app failed')
-        if (outgoing.headersSent) outgoing.destroy()
-        else next(incoming, outgoing)
+        outgoing.destroy()
       })
   }
 }

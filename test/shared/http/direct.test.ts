@@ -286,6 +286,61 @@ describe('POST /oauth/revoke over Node', () => {
   })
 })
 
+describe('answer functions over Node, beyond the token service', () => {
+  it('answer as an unknown path does for a plane the process does not mount', async () => {
+    const admin = await createTestRuntime({ db: t.db, env: { PLANES: 'admin' } })
+    const adminServer = await serveDirect(admin, tenant.host)
+    const ask = { ...FORM, authorization: auth, 'x-request-id': 'req-plane' }
+    const token = await adminServer.request('POST', '/oauth/token', ask, 'grant_type=client_credentials')
+    const unknown = await adminServer.request(
+      'POST',
+      '/oauth/no-such-endpoint',
+      ask,
+      'grant_type=client_credentials',
+    )
+    expect(adminServer.handedOn).toEqual(['POST /oauth/token', 'POST /oauth/no-such-endpoint'])
+    expect(token.status).toBe(404)
+    expect(withoutDate(token)).toEqual(withoutDate(unknown))
+    expect(token.body).toBe(unknown.body)
+  })
+
+  it('answer a failure to write the answer with a 500 in the dialect, and never run the function twice', async () => {
+    let runs = 0
+    const broken = defineFunction({
+      plane: 'auth',
+      method: 'POST',
+      path: '/oauth/fixture-broken-header',
+      answer: () => {
+        runs++
+        return {
+          status: 200,
+          body: '{}',
+          headers: { 'content-type': 'application/json', 'x-broken': 'a\nb' },
+        }
+      },
+    })
+    const fixture = await createTestRuntime({
+      db: t.db,
+      routes: [{ plane: 'auth', methods: ['POST'], path: broken.path, file: 'test', fn: broken }],
+    })
+    const fixtureServer = await serveDirect(fixture, tenant.host)
+    const res = await fixtureServer.request('POST', '/oauth/fixture-broken-header', {
+      'x-request-id': 'req-broken',
+    })
+    expect(fixtureServer.handedOn).toEqual([])
+    expect(runs).toBe(1)
+    expect(res.status).toBe(500)
+    expect(JSON.parse(res.body)).toEqual({
+      error: 'server_error',
+      error_description: 'Internal Server Error',
+    })
+    expect(res.headers.get('x-request-id')).toEqual(['req-broken'])
+    expect(fixture.logs.records).toContainEqual(
+      expect.objectContaining({ level: 'error', requestId: 'req-broken', msg: 'unexpected error' }),
+    )
+  })
+})
+
 describe('defineFunction with an answer', () => {
   const answer = () => jsonAnswer({}, 200)
   it('refuses a function with both a handler and an answer', () => {
