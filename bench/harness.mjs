@@ -49,13 +49,14 @@ export function cpuSecondsOf(pid) {
 
 /**
  * Runs `work` and measures how busy process `pid` kept its core meanwhile (0-1): whether the
- * server, or the load core, is what limits a figure.
+ * server, or the load core, is what limits a figure; and the CPU seconds it used.
  */
 export async function withBusy(pid, work) {
   const cpu = cpuSecondsOf(pid)
   const started = performance.now()
   const result = await work()
-  return { ...result, serverBusy: (cpuSecondsOf(pid) - cpu) / ((performance.now() - started) / 1000) }
+  const seconds = cpuSecondsOf(pid) - cpu
+  return { ...result, serverBusy: seconds / ((performance.now() - started) / 1000), serverSeconds: seconds }
 }
 
 /** Resident set size of a process in bytes (Linux /proc). */
@@ -122,6 +123,9 @@ export async function createHarness({ root, scratch, quick }) {
       },
     ),
   )
+
+  /** CPU seconds of the embedded cluster's processes so far, exited ones included; undefined without one. */
+  const postgresSeconds = () => (embedded ? clusterCpuSeconds(path.join(scratch, 'db/pg')) : undefined)
 
   const harness = {
     root,
@@ -224,7 +228,13 @@ export async function createHarness({ root, scratch, quick }) {
       try {
         const run = () => runJson(pinned(1, [process.execPath, path.join(root, 'bench/lib/flows.mjs'), file]))
         // Over the warm-up too: the load is the same throughout.
-        return samplePid ? await withBusy(samplePid, run) : await run()
+        const pgBefore = postgresSeconds()
+        const result = samplePid ? await withBusy(samplePid, run) : await run()
+        const pgAfter = postgresSeconds()
+        // What the embedded PostgreSQL spent per flow, warm-up included, beside the load generator.
+        return pgBefore === undefined || pgAfter === undefined || !result.completedAll
+          ? result
+          : { ...result, postgresMicrosPerFlow: ((pgAfter - pgBefore) * 1e6) / result.completedAll }
       } finally {
         rmSync(file, { force: true })
       }
@@ -274,6 +284,24 @@ function runJson(argv) {
         )
     })
   })
+}
+
+/**
+ * CPU seconds a running PostgreSQL has used: the postmaster's own and that of the children it
+ * has reaped (cutime, cstime), plus its live processes' (Linux /proc; 100 ticks/s).
+ */
+function clusterCpuSeconds(dataDir) {
+  const postmaster = readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]
+  const ticks = (pid, withChildren) => {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+      return Number(f[11]) + Number(f[12]) + (withChildren ? Number(f[13]) + Number(f[14]) : 0)
+    } catch {
+      return 0 // exited meanwhile: counted once the postmaster reaps it
+    }
+  }
+  const children = execFileSync('pgrep', ['-P', postmaster], { encoding: 'utf8' }).split('\n').filter(Boolean)
+  return (ticks(postmaster, true) + children.reduce((sum, pid) => sum + ticks(pid, false), 0)) / 100
 }
 
 /** Pins a running PostgreSQL (postmaster and its processes) to `core`; new backends inherit it. */

@@ -128,6 +128,8 @@ function percentile(sorted, p) {
 }
 
 const latencies = []
+// Every flow completed, the warm-up's included: the denominator of the CPU time per flow.
+let completedAll = 0
 const perSecond = []
 const failures = {}
 let firstError
@@ -142,6 +144,7 @@ async function loop(connection) {
     const t0 = performance.now()
     try {
       await flow()
+      completedAll++
       // Only flows that end inside the counted window: the ones still in flight at its end
       // would otherwise add up to `connections` completions to it.
       if (counting && performance.now() <= stopAt) {
@@ -173,6 +176,7 @@ await Promise.all(Array.from({ length: spec.connections }, (_, i) => loop(i)))
 clearInterval(ticker)
 agent.destroy()
 
+const cpu = process.cpuUsage()
 latencies.sort((a, b) => a - b)
 const sortedSeconds = [...perSecond].sort((a, b) => a - b)
 const result = {
@@ -192,5 +196,9 @@ const result = {
   },
   failures,
   firstError,
+  // Flows completed since the start, warm-up included, and this load generator's own CPU time
+  // per one of them.
+  completedAll,
+  cpuMicrosPerFlow: completedAll ? (cpu.user + cpu.system) / completedAll : 0,
 }
 process.stdout.write(JSON.stringify(result))

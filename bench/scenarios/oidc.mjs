@@ -10,6 +10,17 @@ import { compileTs } from '../lib/load-ts.mjs'
 /** How busy the server kept its core during a run, as a percentage. */
 const busy = (r) => `${Math.round(r.serverBusy * 100)} %`
 
+/**
+ * CPU time per flow on each core: the server's on core 0; PostgreSQL's and the load
+ * generator's on core 1, which they share (flows.mjs, harness.flows).
+ */
+function perFlow(r) {
+  const us = (x) => `${Math.round(x)} µs`
+  const server = r.completedAll ? us((r.serverSeconds * 1e6) / r.completedAll) : '?'
+  const pg = r.postgresMicrosPerFlow === undefined ? '' : `PostgreSQL ${us(r.postgresMicrosPerFlow)} + `
+  return `CPU per flow: server ${server}; core 1 ${pg}load generator ${us(r.cpuMicrosPerFlow)}`
+}
+
 const TARGETS = {
   loginShareOfHash: 0.9,
   loginLatencyOverHashMs: 10,
@@ -154,7 +165,7 @@ export const oidc = {
         )
         raw[`codeFlow${label}`] = r
         row(
-          `authorize → code → token with a session, ID token ${label}, 32 in flight: flows/s (p50 ${r.latency.p50.toFixed(1)} ms, p99 ${r.latency.p99.toFixed(1)} ms, failures ${JSON.stringify(r.failures)}; server core ${busy(r)} busy)`,
+          `authorize → code → token with a session, ID token ${label}, 32 in flight: flows/s (p50 ${r.latency.p50.toFixed(1)} ms, p99 ${r.latency.p99.toFixed(1)} ms, failures ${JSON.stringify(r.failures)}; server core ${busy(r)} busy; ${perFlow(r)})`,
           `${r.rate.p50}/s`,
           `≥ ${TARGETS.codeFlows}/s`,
           r.rate.p50 >= TARGETS.codeFlows,
@@ -205,7 +216,7 @@ export const oidc = {
         server.pid,
       )
       row(
-        `POST /oauth/token, refresh_token (rotation, new access and ID token), 32 chains: req/s (p50 ${raw.refresh.latency.p50.toFixed(1)} ms, p99 ${raw.refresh.latency.p99.toFixed(1)} ms, failures ${JSON.stringify(raw.refresh.failures)}; server core ${busy(raw.refresh)} busy)`,
+        `POST /oauth/token, refresh_token (rotation, new access and ID token), 32 chains: req/s (p50 ${raw.refresh.latency.p50.toFixed(1)} ms, p99 ${raw.refresh.latency.p99.toFixed(1)} ms, failures ${JSON.stringify(raw.refresh.failures)}; server core ${busy(raw.refresh)} busy; ${perFlow(raw.refresh)})`,
         `${raw.refresh.rate.p50}/s`,
         `≥ ${TARGETS.refreshes}/s`,
         raw.refresh.rate.p50 >= TARGETS.refreshes,
