@@ -4,6 +4,7 @@ import { digestOf, randomToken } from '../../shared/crypto/random.ts'
 import { insertPendingRequest } from '../../shared/db/authorization.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
 import { OAuthError } from '../../shared/http/errors.ts'
+import { jsonAnswer } from '../../shared/http/reply.ts'
 import { ClientAuthFields } from '../../shared/oauth/client-auth-schema.ts'
 import { authenticateClient } from '../../shared/oauth/client-authentication.ts'
 import { NO_STORE } from '../../shared/oauth/token-response.ts'
@@ -25,7 +26,7 @@ export default defineFunction({
   method: 'POST',
   path: '/oauth/par',
   body: PushedRequest,
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const { body, org } = ctx
     const client = await authenticateClient(ctx, ctx.header('authorization'), body, [
       `${org.issuer}/oauth/par`,
@@ -59,6 +60,6 @@ export default defineFunction({
         ttlSeconds: ttl,
       }),
     )
-    return c.json({ request_uri: requestUriOf(handle), expires_in: ttl }, 201, NO_STORE)
+    return jsonAnswer({ request_uri: requestUriOf(handle), expires_in: ttl }, 201, NO_STORE)
   },
 })

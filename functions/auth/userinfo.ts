@@ -3,6 +3,7 @@ import * as z from 'zod'
 import { findUserById } from '../../shared/db/users.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
 import { bearerError } from '../../shared/http/errors.ts'
+import { jsonAnswer } from '../../shared/http/reply.ts'
 import { verifyAccessToken } from '../../shared/oauth/access-token.ts'
 import { NO_STORE } from '../../shared/oauth/token-response.ts'
 import { userClaims } from '../../shared/oidc/claims.ts'
@@ -12,7 +13,7 @@ export default defineFunction({
   method: ['GET', 'POST'],
   path: '/oauth/userinfo',
   body: z.object({ access_token: z.string().optional() }),
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const header = ctx.header('authorization')
     const fromHeader = header?.match(/^Bearer\s+(\S+)\s*$/i)?.[1]
     const fromBody = ctx.body?.access_token
@@ -29,6 +30,6 @@ export default defineFunction({
     const user = await ctx.db.transaction((q) => findUserById(q, claims.sub))
     if (!user?.isActive)
       throw bearerError('invalid_token', 'the access token does not belong to an active user')
-    return c.json(userClaims(user, scopes), 200, NO_STORE)
+    return jsonAnswer(userClaims(user, scopes), 200, NO_STORE)
   },
 })

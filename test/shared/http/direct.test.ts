@@ -286,6 +286,59 @@ describe('POST /oauth/revoke over Node', () => {
   })
 })
 
+describe('GET and POST /oauth/userinfo over Node', () => {
+  it.each(['GET', 'POST'])(
+    '%s answers an invalid token exactly as the app does (RFC 6750 §3.1)',
+    async (method) => {
+      const ask = { authorization: 'Bearer not-a-token', 'x-request-id': 'req-userinfo', ...FORM }
+      const direct = await server.viaApp(() => server.request(method, '/oauth/userinfo', ask, ''))
+      const routed = await server.viaApp(() => server.request(method, '/oauth/userinfo?via=app', ask, ''))
+      expect([direct.app, routed.app]).toEqual([false, true])
+      expect(direct.answer.status).toBe(401)
+      expect(direct.answer.headers.get('www-authenticate')?.[0]).toMatch(/^Bearer .*error="invalid_token"/)
+      expect(withoutDate(direct.answer)).toEqual(withoutDate(routed.answer))
+      expect(direct.answer.body).toBe(routed.answer.body)
+    },
+  )
+
+  it('answers a token without the openid scope 403 insufficient_scope, as the app does', async () => {
+    const ask = { authorization: `Bearer ${await issue()}`, 'x-request-id': 'req-userinfo-scope' }
+    const direct = await server.viaApp(() => server.request('GET', '/oauth/userinfo', ask))
+    const routed = await server.viaApp(() => server.request('GET', '/oauth/userinfo?via=app', ask))
+    expect([direct.app, routed.app]).toEqual([false, true])
+    expect(direct.answer.status).toBe(403)
+    expect(direct.answer.headers.get('www-authenticate')?.[0]).toMatch(/error="insufficient_scope"/)
+    expect(withoutDate(direct.answer)).toEqual(withoutDate(routed.answer))
+  })
+})
+
+describe('POST /oauth/par over Node', () => {
+  it('pushes a request: 201 with a request_uri, with the headers the app sends (RFC 9126 §2.2)', async () => {
+    const rp = await tenant.createApplication({
+      name: 'pushing rp',
+      type: 'confidential',
+      redirect_uris: ['https://rp.example.com/cb'],
+      allowed_scopes: ['openid'],
+    })
+    const ask = { ...FORM, authorization: basic(rp.client_id, rp.client_secret), 'x-request-id': 'req-par' }
+    const pushed = form({
+      response_type: 'code',
+      redirect_uri: 'https://rp.example.com/cb',
+      scope: 'openid',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    })
+    const { direct, routed } = await bothWays('/oauth/par', ask, pushed)
+    expect([direct.status, routed.status]).toEqual([201, 201])
+    expect(withoutDate(direct)).toEqual(withoutDate(routed))
+    expect(direct.headers.get('access-control-allow-origin')).toEqual(['*'])
+    const [a, b] = [JSON.parse(direct.body), JSON.parse(routed.body)]
+    expect(a.request_uri).toMatch(/^urn:ietf:params:oauth:request_uri:/)
+    expect(a.request_uri).not.toBe(b.request_uri)
+    expect(a.expires_in).toBe(b.expires_in)
+  })
+})
+
 describe('answer functions over Node, beyond the token service', () => {
   it('answer as an unknown path does for a plane the process does not mount', async () => {
     const admin = await createTestRuntime({ db: t.db, env: { PLANES: 'admin' } })
