@@ -2,10 +2,10 @@
  * Routes answered over Node's HTTP server before Hono: public documents (documents.ts) and
  * functions that answer from their context alone (an `answer` instead of a `handler`, see
  * AnswerDefinition). These are the hottest endpoints: discovery and the JWKS, the token
- * endpoint, introspection, revocation, UserInfo and PAR. Routed through Hono, a request to them pays for the
- * web Request and Response, the Context and the middleware chain, which measured as much as
- * the function's own work (the token endpoint served ~50 % more tokens per second without
- * them, README "Benchmarks").
+ * endpoint, introspection, revocation, UserInfo and PAR. Routed through Hono, a request to
+ * them pays for the web Request and Response, the Context and the middleware chain, which
+ * measured as much as the function's own work (the token endpoint served ~50 % more tokens
+ * per second without them, README "Benchmarks").
  *
  * A request is served here only for exactly a route's method and path (no query string);
  * it gets what the app would give it: the organization of its Host, the body and query read
