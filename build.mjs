@@ -90,7 +90,7 @@ function readFunction(root, file) {
     !ts.isObjectLiteralExpression(options)
   ) {
     throw new BuildError(
-      `${rel}: the default export must be defineFunction({ plane, method, path, handler })`,
+      `${rel}: the default export must be defineFunction({ plane, method, path, and a handler, an answer or a document })`,
     )
   }
   const prop = (name) => {
