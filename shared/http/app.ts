@@ -12,7 +12,7 @@ import type { HttpMethod, RequestMeta, RouteEntry } from './define-function.ts'
 import type { DirectRoutes } from './direct.ts'
 import type { DocumentRoute } from './documents.ts'
 import { methodNotAllowed, notFound } from './errors.ts'
-import { functionContext, invocable } from './function-context.ts'
+import { functionContext, type Invocable, invocable } from './function-context.ts'
 import { lateResponseHeader, nodeBindings, requestHeader, responseHeaders } from './headers.ts'
 import { mountHealth } from './health.ts'
 import { openApiDocument } from './openapi.ts'
@@ -58,9 +58,10 @@ export function createApp(runtime: Runtime, routes: readonly RouteEntry[]): App 
   const documents: DocumentRoute[] = []
   const functions: RouteEntry[] = []
   for (const entry of mounted) {
-    app.on([...entry.methods], entry.path, invokeFunction(runtime, entry))
+    const target = invocable(entry.fn)
+    app.on([...entry.methods], entry.path, invokeFunction(runtime, entry.plane, target))
     if (entry.fn.document) {
-      const dialect = entry.fn.errors ?? dialectOfPath(entry.path)
+      const { dialect } = target
       documents.push({ path: entry.path, plane: entry.plane, dialect, render: entry.fn.document })
     }
     if (entry.fn.answer) functions.push(entry)
@@ -138,13 +139,12 @@ function respond(error: ErrorParts): Response {
   return reply(error.body, error.status, error.headers)
 }
 
-function invokeFunction(runtime: Runtime, entry: RouteEntry) {
-  const target = invocable(entry.fn)
+function invokeFunction(runtime: Runtime, plane: string, target: Invocable) {
   const { fn, dialect } = target
   return async (c: Context<AppEnv>) => {
     c.set('dialect', dialect)
     c.set('route', fn.path)
-    c.set('plane', entry.plane)
+    c.set('plane', plane)
     const ctx = await functionContext(runtime, target, {
       method: c.req.method,
       header: (name) => requestHeader(c, name),

@@ -44,5 +44,5 @@ export function jsonReply(
   status: number,
   headers: Readonly<Record<string, string>> = {},
 ): Response {
-  return reply(JSON.stringify(value), status, { 'content-type': 'application/json', ...headers })
+  return responseOf(jsonAnswer(value, status, headers))
 }
