@@ -12,42 +12,16 @@
  */
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import http from 'node:http'
+import { RawConnection } from './raw-http.mjs'
 
 const spec = JSON.parse(readFileSync(process.argv[2], 'utf8'))
 const base = new URL(spec.base)
-const agent = new http.Agent({ keepAlive: true, maxSockets: spec.connections })
 const basic = spec.client
   ? `Basic ${Buffer.from(`${encodeURIComponent(spec.client.id)}:${encodeURIComponent(spec.client.secret)}`).toString('base64')}`
   : undefined
-
-/** One HTTP request on the shared keep-alive agent; resolves to status, headers and body. */
-function request(method, path, headers = {}, body) {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { host: base.hostname, port: base.port, method, path, agent, headers },
-      (res) => {
-        const chunks = []
-        res.on('data', (d) => chunks.push(d))
-        res.on('end', () =>
-          resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }),
-        )
-        res.on('error', reject)
-      },
-    )
-    req.on('error', reject)
-    req.end(body)
-  })
-}
+const FORM = 'application/x-www-form-urlencoded'
 
 const form = (fields) => new URLSearchParams(fields).toString()
-const tokenPost = (fields) =>
-  request(
-    'POST',
-    '/oauth/token',
-    { 'content-type': 'application/x-www-form-urlencoded', authorization: basic },
-    form(fields),
-  )
 
 class FlowError extends Error {
   constructor(step, res) {
@@ -60,18 +34,20 @@ let userIndex = 0
 const randomIp = () => `10.${randomBytes(3).join('.')}`
 
 /** Builds one connection's loop body: a function performing one whole flow. */
-function flowFor(connection) {
+function flowFor(connection, http) {
+  const tokenPost = (fields) =>
+    http.request('POST', '/oauth/token', { 'content-type': FORM, authorization: basic }, form(fields))
   switch (spec.kind) {
     case 'login': {
       // The CSRF check is a double submit: any random value in both cookie and field passes.
       const csrf = randomBytes(32).toString('base64url')
       return async () => {
         const email = spec.users[userIndex++ % spec.users.length]
-        const res = await request(
+        const res = await http.request(
           'POST',
           '/auth/login',
           {
-            'content-type': 'application/x-www-form-urlencoded',
+            'content-type': FORM,
             cookie: `zenoauth-csrf=${csrf}`,
             // Behind a proxy (TRUST_PROXY_HOPS=1) every client has its own address.
             'x-forwarded-for': randomIp(),
@@ -95,7 +71,7 @@ function flowFor(connection) {
       // Each connection is one browser with its own session.
       const cookie = spec.cookies[connection % spec.cookies.length]
       return async () => {
-        const auth = await request('GET', `/oauth/authorize?${query}`, { cookie })
+        const auth = await http.request('GET', `/oauth/authorize?${query}`, { cookie })
         const location = auth.headers.location
         if (auth.status !== 302 && auth.status !== 303) throw new FlowError('authorize', auth)
         const code = new URL(location).searchParams.get('code')
@@ -139,7 +115,8 @@ const countFrom = performance.now() + spec.warmup * 1000
 const stopAt = countFrom + spec.duration * 1000
 
 async function loop(connection) {
-  const flow = flowFor(connection)
+  const http = new RawConnection(base.hostname, Number(base.port))
+  const flow = flowFor(connection, http)
   while (performance.now() < stopAt) {
     const t0 = performance.now()
     try {
@@ -156,10 +133,11 @@ async function loop(connection) {
       if (counting && performance.now() <= stopAt) failures[key] = (failures[key] ?? 0) + 1
       firstError ??= err.message
       // A broken chain (refresh) cannot go on; others pause briefly rather than spin.
-      if (spec.kind === 'refresh') return
+      if (spec.kind === 'refresh') break
       await new Promise((r) => setTimeout(r, 10))
     }
   }
+  http.close()
 }
 
 // Per-second completions once counting starts, as autocannon reports them (full seconds only).
@@ -174,7 +152,6 @@ setTimeout(() => {
 
 await Promise.all(Array.from({ length: spec.connections }, (_, i) => loop(i)))
 clearInterval(ticker)
-agent.destroy()
 
 const cpu = process.cpuUsage()
 latencies.sort((a, b) => a - b)
