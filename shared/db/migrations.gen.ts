@@ -7,6 +7,7 @@ import m0005 from './migrations/0005_rate_limit_sliding_window.sql'
 import m0006 from './migrations/0006_runtime_reads_migrations.sql'
 import m0007 from './migrations/0007_refresh_token_access_tokens.sql'
 import m0008 from './migrations/0008_authorization_codes_user.sql'
+import m0009 from './migrations/0009_grant_rows_keyed_to_their_owner.sql'
 
 export const MIGRATIONS: readonly { readonly name: string; readonly sql: string }[] = [
   { name: '0001_schema_v1', sql: m0001 },
@@ -17,4 +18,5 @@ export const MIGRATIONS: readonly { readonly name: string; readonly sql: string 
   { name: '0006_runtime_reads_migrations', sql: m0006 },
   { name: '0007_refresh_token_access_tokens', sql: m0007 },
   { name: '0008_authorization_codes_user', sql: m0008 },
+  { name: '0009_grant_rows_keyed_to_their_owner', sql: m0009 },
 ]
