@@ -105,12 +105,8 @@ export async function insertRefreshFamilyWithToken(
   return rows[0]?.id
 }
 
-// One hit on the rate limit of the family of a token the statement consumed (`used`).
-const FAMILY_HIT = rateLimitHitSql(
-  `(SELECT f.organization_id AS o, 'refresh:' || f.id AS k
-      FROM used JOIN refresh_token_families f ON f.id = used.family_id) AS hits`,
-  '$5',
-)
+// One hit on the rate limit of the family of the token the statement consumed (`used`).
+const FAMILY_HIT = rateLimitHitSql(`(SELECT organization_id AS o, 'refresh:' || id AS k FROM used) AS hits`, '$5')
 
 export type RefreshLookup =
   | {
@@ -130,6 +126,12 @@ export type RefreshLookup =
  * (`rotation`) of a token it consumes and counts the use on the family's rate limit (a window
  * of `rotation.limitWindowSeconds`): a refusal after it rolls all three back, or revokes the
  * family, successor included.
+ *
+ * The usable token is consumed by its UPDATE alone, which locks and changes the row in one
+ * step. Only when that finds nothing does a second statement say why. A concurrent use of the
+ * same token waits on the row in the UPDATE until the first use commits (or rolls back, and
+ * then this one consumes it); the second statement runs after that, so it sees the token
+ * consumed and reports the reuse.
  */
 export async function consumeRefreshToken(
   q: Queryable,
@@ -144,31 +146,21 @@ export async function consumeRefreshToken(
     readonly accessTokenExpiresAt: Date
   },
 ): Promise<RefreshLookup> {
-  const { rows } = await q.query<
-    FamilyRecord & { consumed: boolean; live: boolean; user_active: boolean } & Partial<CounterAfterHit>
-  >(
-    `WITH t AS (
-       SELECT r.token_digest, r.consumed_at IS NOT NULL AS consumed,
-              r.idle_expires_at > now() AND f.expires_at > now() AND f.revoked_at IS NULL AS live, f.id AS family_id
-         FROM refresh_tokens r JOIN refresh_token_families f ON f.id = r.family_id
-        WHERE r.token_digest = $1 FOR UPDATE OF r
-     ), used AS (
-       UPDATE refresh_tokens r SET consumed_at = now() FROM t
-        WHERE r.token_digest = t.token_digest AND NOT t.consumed AND t.live
-          AND (SELECT client_id FROM refresh_token_families WHERE id = t.family_id) = $2
-       RETURNING r.family_id
+  const { rows } = await q.query<FamilyRecord & { user_active: boolean } & Partial<CounterAfterHit>>(
+    `WITH used AS (
+       UPDATE refresh_tokens r SET consumed_at = now() FROM refresh_token_families f
+        WHERE r.token_digest = $1 AND r.consumed_at IS NULL AND r.idle_expires_at > now()
+          AND f.id = r.family_id AND f.client_id = $2 AND f.expires_at > now() AND f.revoked_at IS NULL
+       RETURNING f.*
      ), next AS (
        INSERT INTO refresh_tokens (token_digest, organization_id, family_id, idle_expires_at,
          access_token_jti, access_token_expires_at)
-       SELECT $3, f.organization_id, f.id, least(f.expires_at, now() + make_interval(secs => $4)), $6, $7
-         FROM used JOIN refresh_token_families f ON f.id = used.family_id
+       SELECT $3, organization_id, id, least(expires_at, now() + make_interval(secs => $4)), $6, $7 FROM used
      ), hit AS (
        ${FAMILY_HIT}
      )
-     SELECT f.*, t.consumed, t.live, coalesce(u.is_active, false) AS user_active,
-            hit.count, hit.previous, hit.elapsed
-       FROM t JOIN refresh_token_families f ON f.id = t.family_id LEFT JOIN users u ON u.id = f.user_id
-       LEFT JOIN hit ON true`,
+     SELECT used.*, coalesce(u.is_active, false) AS user_active, hit.count, hit.previous, hit.elapsed
+       FROM used LEFT JOIN users u ON u.id = used.user_id LEFT JOIN hit ON true`,
     [
       tokenDigest,
       clientId,
@@ -180,13 +172,21 @@ export async function consumeRefreshToken(
     ],
   )
   const r = rows[0]
-  if (!r) return { state: 'invalid' }
-  // A token of another client is not consumed, and says nothing: just invalid.
-  if (r.client_id !== clientId) return { state: 'invalid' }
-  if (r.consumed) return { state: 'reused', family: toFamily(r) }
-  if (!r.live || r.count === undefined || r.count === null) return { state: 'invalid' }
-  const hit = { count: r.count, previous: r.previous!, elapsed: r.elapsed! }
-  return { state: 'valid', family: toFamily(r), userActive: r.user_active, hit }
+  if (r) {
+    if (r.count === undefined || r.count === null) return { state: 'invalid' }
+    const hit = { count: r.count, previous: r.previous!, elapsed: r.elapsed! }
+    return { state: 'valid', family: toFamily(r), userActive: r.user_active, hit }
+  }
+  // Not usable: unknown, another client's, expired, revoked, or rotated away before (a reuse).
+  const { rows: found } = await q.query<FamilyRecord & { consumed: boolean }>(
+    `SELECT f.*, r.consumed_at IS NOT NULL AS consumed
+       FROM refresh_tokens r JOIN refresh_token_families f ON f.id = r.family_id WHERE r.token_digest = $1`,
+    [tokenDigest],
+  )
+  const f = found[0]
+  // A token of another client says nothing: just invalid.
+  if (!f || f.client_id !== clientId || !f.consumed) return { state: 'invalid' }
+  return { state: 'reused', family: toFamily(f) }
 }
 
 /** A refresh token as revocation and introspection see it: its family, whatever its state. */

@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import { reaperJob } from '../../shared/jobs/jobs.ts'
+import { digestOf } from '../../shared/crypto/random.ts'
 import { Browser, formAction, hiddenFields, signIn } from '../support/browser.ts'
+import { holdRowLock } from '../support/database.ts'
 import { jsonOf } from '../support/http.ts'
 import { type AppJson, basic, createTenant, type Tenant } from '../support/oauth.ts'
 import { createTestRuntime, type TestRuntime } from '../support/runtime.ts'
@@ -232,6 +234,25 @@ describe('refresh tokens', () => {
     })
     expect((await jsonOf(await refresh(third))).error).toBe('invalid_grant')
     expect(await t.db.sql("SELECT 1 FROM audit_events WHERE action = 'refresh_token.reused'")).toHaveLength(1)
+  })
+
+  it('used twice at once: one use rotates it, the other is a reuse that revokes the family', async () => {
+    const { b } = await signedIn()
+    const rt = (await tokens(b)).refresh_token
+    // Both requests reach the token's row while it is locked, then run one after the other.
+    const lock = await holdRowLock(t.db, 'refresh_tokens', digestOf(rt), 'token_digest')
+    const both = Promise.all([refresh(rt), refresh(rt)])
+    await lock.waiters(2)
+    await lock.release()
+    const answers = await Promise.all((await both).map((r) => jsonOf(r)))
+    const rotated = answers.find((a) => a.refresh_token)
+    expect(answers.filter((a) => a.refresh_token)).toHaveLength(1)
+    expect(answers).toContainEqual({
+      error: 'invalid_grant',
+      error_description: 'the refresh token was already used; its grant is revoked',
+    })
+    // The successor the first use stored went with the family.
+    expect((await jsonOf(await refresh(rotated!.refresh_token))).error).toBe('invalid_grant')
   })
 
   it('narrow the scope on request, never widen it, and stay usable after a refused request', async () => {

@@ -67,15 +67,20 @@ export interface RowLock {
 }
 
 /**
- * Locks one row as the superuser (`SELECT … FOR UPDATE`) in a transaction the test holds open,
+ * Locks one row (where `column` is `id`) as the superuser (`SELECT … FOR UPDATE`) in a transaction the test holds open,
  * so that requests can be made to run into it in a known order.
  */
-export async function holdRowLock(db: TestDatabase, table: string, id: string): Promise<RowLock> {
+export async function holdRowLock(
+  db: TestDatabase,
+  table: string,
+  id: unknown,
+  column = 'id',
+): Promise<RowLock> {
   const client = new pg.Client({ connectionString: db.ownerUrl })
   await client.connect()
   await client.query('BEGIN')
-  const { rowCount } = await client.query(`SELECT 1 FROM ${table} WHERE id = $1 FOR UPDATE`, [id])
-  if (rowCount !== 1) throw new Error(`no row ${id} in ${table}`)
+  const { rowCount } = await client.query(`SELECT 1 FROM ${table} WHERE ${column} = $1 FOR UPDATE`, [id])
+  if (rowCount !== 1) throw new Error(`no row ${String(id)} in ${table}`)
   return {
     sql: async (text, values) => (await client.query(text, values)).rows,
     async waiters(count) {

@@ -40,9 +40,10 @@ export async function refreshTokenGrant(
   // family later revokes this access token too.
   const jti = newAccessTokenId()
   const issuedAt = Math.floor(Date.now() / 1000)
-  // One transaction of two round trips: the consume, which stores the successor and counts
-  // the use on the family's rate limit in the same statement, then COMMIT. Whatever is thrown
-  // in it rolls back the consume, the successor and the count: the token stays usable.
+  // One transaction of two round trips for a usable token: the consume, which stores the
+  // successor and counts the use on the family's rate limit in the same statement, then COMMIT
+  // (a token that is not usable costs one more, to say why). Whatever is thrown in it rolls
+  // back the consume, the successor and the count: the token stays usable.
   const outcome = await ctx.db.transaction(async (q) => {
     const lookup = await consumeRefreshToken(q, digest, client.clientId, {
       nextDigest: digestOf(next),
