@@ -106,7 +106,10 @@ export async function insertRefreshFamilyWithToken(
 }
 
 // One hit on the rate limit of the family of the token the statement consumed (`used`).
-const FAMILY_HIT = rateLimitHitSql(`(SELECT organization_id AS o, 'refresh:' || id AS k FROM used) AS hits`, '$5')
+const FAMILY_HIT = rateLimitHitSql(
+  `(SELECT organization_id AS o, 'refresh:' || id AS k FROM used) AS hits`,
+  '$5',
+)
 
 export type RefreshLookup =
   | {

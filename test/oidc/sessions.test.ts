@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { reaperJob } from '../../shared/jobs/jobs.ts'
 import { digestOf } from '../../shared/crypto/random.ts'
+import { reaperJob } from '../../shared/jobs/jobs.ts'
 import { Browser, formAction, hiddenFields, signIn } from '../support/browser.ts'
 import { holdRowLock } from '../support/database.ts'
 import { jsonOf } from '../support/http.ts'
