@@ -72,6 +72,25 @@ export function rateLimitHitSql(source: string, window: string): string {
 }
 
 /**
+ * Takes back one hit of `key` counted in the current window of `windowSeconds`, for a use
+ * that was refused after its hit and should not count against the limit. A window that has
+ * turned since keeps the hit (as its previous window's count).
+ */
+export async function takeBackHit(
+  q: Queryable,
+  organizationId: string,
+  key: string,
+  windowSeconds: number,
+): Promise<void> {
+  await q.query(
+    `UPDATE rate_limit_counters SET count = count - 1
+      WHERE organization_id = $1 AND key = $2 AND count > 0
+        AND window_start = to_timestamp(floor(extract(epoch FROM now()) / $3) * $3)`,
+    [organizationId, key, windowSeconds],
+  )
+}
+
+/**
  * A hit's weighted count over the last `windowSeconds` (the previous window's count weighted by
  * its share of them, plus the current window's) and, over `limit`, the wait until one fits.
  */

@@ -105,36 +105,54 @@ export async function insertRefreshFamilyWithToken(
   return rows[0]?.id
 }
 
-// One hit on the rate limit of the family of the token the statement consumed (`used`).
+// One hit on the rate limit of the family of the usable token the statement found (`t`).
 const FAMILY_HIT = rateLimitHitSql(
-  `(SELECT organization_id AS o, 'refresh:' || id AS k FROM used) AS hits`,
+  `(SELECT organization_id AS o, 'refresh:' || id AS k FROM t) AS hits`,
   '$5',
 )
 
+/** Why a usable refresh token was not rotated; the caller answers in this order. */
+export type RefreshRefusal = 'rate' | 'scope' | 'resource' | 'inactive'
+
 export type RefreshLookup =
   | {
-      readonly state: 'valid'
+      /** Consumed, and its successor stored, in the statement's own transaction. */
+      readonly state: 'rotated'
       readonly family: RefreshFamily
-      readonly userActive: boolean
       /** The family's rate-limit counter (`refresh:<family id>`) after this use. */
+      readonly hit: CounterAfterHit
+    }
+  | {
+      /** Usable, but not rotated: the token is untouched and works again once the reason goes. */
+      readonly state: 'refused'
+      readonly family: RefreshFamily
+      readonly reasons: readonly RefreshRefusal[]
       readonly hit: CounterAfterHit
     }
   | { readonly state: 'reused'; readonly family: RefreshFamily }
   | { readonly state: 'invalid' }
 
+interface ConsumeRecord extends FamilyRecord, CounterAfterHit {
+  user_active: boolean
+  within_limit: boolean
+  scope_ok: boolean
+  resource_ok: boolean
+  rotated: boolean
+}
+
 /**
- * Consumes a refresh token atomically. A token rotated away before (consumed) is a reuse:
- * its family is reported so the caller revokes all of it. Says too whether the family's user
- * is still active, saving the caller a round trip. The same statement stores the successor
- * (`rotation`) of a token it consumes and counts the use on the family's rate limit (a window
- * of `rotation.limitWindowSeconds`): a refusal after it rolls all three back, or revokes the
- * family, successor included.
+ * Rotates a refresh token in one statement, which is its own transaction: it finds the token
+ * usable (not consumed, inside its idle and its family's absolute lifetime, family not
+ * revoked, issued to `clientId`), counts the use on the family's rate limit (a window of
+ * `rotation.limitWindowSeconds`), and only when the use is within `rotation.perMinute`, asks
+ * for no scope (`rotation.scope`) or resource (`rotation.resource`) beyond the grant's, and
+ * the user is active, consumes it and stores its successor (`rotation`). So the refresh costs
+ * one round trip, and a refusal leaves the token usable (the count stands: refused uses count).
  *
- * The usable token is consumed by its UPDATE alone, which locks and changes the row in one
- * step. Only when that finds nothing does a second statement say why. A concurrent use of the
- * same token waits on the row in the UPDATE until the first use commits (or rolls back, and
- * then this one consumes it); the second statement runs after that, so it sees the token
- * consumed and reports the reuse.
+ * When no usable token was found, a second statement says why: a token rotated away before
+ * is a reuse, reported with its family so the caller revokes all of it. A concurrent use of
+ * the same token waits on the row in the UPDATE until the first use commits (or rolls back,
+ * and then this one consumes it) and, finding it consumed, takes the same path: a reuse.
  */
 export async function consumeRefreshToken(
   q: Queryable,
@@ -144,26 +162,43 @@ export async function consumeRefreshToken(
     readonly nextDigest: Buffer
     readonly idleSeconds: number
     readonly limitWindowSeconds: number
+    readonly perMinute: number
+    /** The scope asked for (empty: the grant's) and the resources (empty: the grant's). */
+    readonly scope: readonly string[]
+    readonly resource: readonly string[]
     /** The access token issued with the successor, recorded with it (revokeFamilies). */
     readonly accessTokenJti: string
     readonly accessTokenExpiresAt: Date
   },
 ): Promise<RefreshLookup> {
-  const { rows } = await q.query<FamilyRecord & { user_active: boolean } & Partial<CounterAfterHit>>(
-    `WITH used AS (
-       UPDATE refresh_tokens r SET consumed_at = now() FROM refresh_token_families f
-        WHERE r.token_digest = $1 AND r.consumed_at IS NULL AND r.idle_expires_at > now()
-          AND f.id = r.family_id AND f.client_id = $2 AND f.expires_at > now() AND f.revoked_at IS NULL
-       RETURNING f.*
+  const { rows } = await q.query<ConsumeRecord>(
+    `WITH t AS (
+       SELECT f.*, coalesce((SELECT u.is_active FROM users u WHERE u.id = f.user_id), false) AS user_active
+         FROM refresh_token_families f
+        WHERE f.id = (SELECT r.family_id FROM refresh_tokens r
+                       WHERE r.token_digest = $1 AND r.consumed_at IS NULL AND r.idle_expires_at > now())
+          AND f.client_id = $2 AND f.expires_at > now() AND f.revoked_at IS NULL
+     ), hit AS (
+       ${FAMILY_HIT}
+     ), checks AS (
+       SELECT hit.count + hit.previous * greatest(0, 1 - hit.elapsed / $5::float8) <= $8 AS within_limit,
+              $9::text[] <@ t.scope AS scope_ok,
+              (cardinality($10::text[]) = 0 OR coalesce(cardinality(t.resource), 0) = 0
+                OR $10::text[] <@ t.resource) AS resource_ok
+         FROM t, hit
+     ), used AS (
+       UPDATE refresh_tokens r SET consumed_at = now() FROM t, checks
+        WHERE r.token_digest = $1 AND r.family_id = t.id AND r.consumed_at IS NULL
+          AND checks.within_limit AND checks.scope_ok AND checks.resource_ok AND t.user_active
+       RETURNING r.family_id
      ), next AS (
        INSERT INTO refresh_tokens (token_digest, organization_id, family_id, idle_expires_at,
          access_token_jti, access_token_expires_at)
-       SELECT $3, organization_id, id, least(expires_at, now() + make_interval(secs => $4)), $6, $7 FROM used
-     ), hit AS (
-       ${FAMILY_HIT}
+       SELECT $3, t.organization_id, t.id, least(t.expires_at, now() + make_interval(secs => $4)), $6, $7
+         FROM used JOIN t ON t.id = used.family_id
      )
-     SELECT used.*, coalesce(u.is_active, false) AS user_active, hit.count, hit.previous, hit.elapsed
-       FROM used LEFT JOIN users u ON u.id = used.user_id LEFT JOIN hit ON true`,
+     SELECT t.*, hit.count, hit.previous, hit.elapsed, checks.*, EXISTS (SELECT 1 FROM used) AS rotated
+       FROM t, hit, checks`,
     [
       tokenDigest,
       clientId,
@@ -172,13 +207,22 @@ export async function consumeRefreshToken(
       rotation.limitWindowSeconds,
       rotation.accessTokenJti,
       rotation.accessTokenExpiresAt,
+      rotation.perMinute,
+      rotation.scope,
+      rotation.resource,
     ],
   )
   const r = rows[0]
   if (r) {
-    if (r.count === undefined || r.count === null) return { state: 'invalid' }
-    const hit = { count: r.count, previous: r.previous!, elapsed: r.elapsed! }
-    return { state: 'valid', family: toFamily(r), userActive: r.user_active, hit }
+    const hit = { count: r.count, previous: r.previous, elapsed: r.elapsed }
+    if (r.rotated) return { state: 'rotated', family: toFamily(r), hit }
+    const reasons: RefreshRefusal[] = []
+    if (!r.within_limit) reasons.push('rate')
+    if (!r.scope_ok) reasons.push('scope')
+    if (!r.resource_ok) reasons.push('resource')
+    if (!r.user_active) reasons.push('inactive')
+    if (reasons.length > 0) return { state: 'refused', family: toFamily(r), reasons, hit }
+    // Usable when the statement began, consumed by a concurrent use before its UPDATE: a reuse.
   }
   // Not usable: unknown, another client's, expired, revoked, or rotated away before (a reuse).
   const { rows: found } = await q.query<FamilyRecord & { consumed: boolean }>(

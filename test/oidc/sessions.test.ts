@@ -255,6 +255,25 @@ describe('refresh tokens', () => {
     expect((await jsonOf(await refresh(rotated!.refresh_token))).error).toBe('invalid_grant')
   })
 
+  it('of a user disabled behind the admin API’s back are refused, and their grant revoked', async () => {
+    const { b, id } = await signedIn()
+    const rt = (await tokens(b)).refresh_token
+    // Directly in the database: the admin API would have revoked the grant itself.
+    await t.db.sql('UPDATE users SET is_active = false WHERE id = $1', [id])
+    expect(await jsonOf(await refresh(rt))).toEqual({
+      error: 'invalid_grant',
+      error_description: 'the user is no longer active',
+    })
+    const [family] = await t.db.sql<{ revoked_reason: string }>(
+      `SELECT f.revoked_reason FROM refresh_tokens r JOIN refresh_token_families f ON f.id = r.family_id
+        WHERE r.token_digest = $1`,
+      [digestOf(rt)],
+    )
+    expect(family).toEqual({ revoked_reason: 'user inactive' })
+    await t.db.sql('UPDATE users SET is_active = true WHERE id = $1', [id])
+    expect((await jsonOf(await refresh(rt))).error).toBe('invalid_grant')
+  })
+
   it('narrow the scope on request, never widen it, and stay usable after a refused request', async () => {
     const { b } = await signedIn()
     const rt = (await tokens(b)).refresh_token

@@ -4,7 +4,7 @@
  */
 import { digestOf, randomToken } from '../../crypto/random.ts'
 import { insertAuditEvent } from '../../db/audit.ts'
-import { weighHit } from '../../db/rate-limits.ts'
+import { takeBackHit, weighHit } from '../../db/rate-limits.ts'
 import { consumeRefreshToken } from '../../db/refresh-tokens.ts'
 import type { HandlerContext } from '../../http/define-function.ts'
 import { OAuthError, rateLimited } from '../../http/errors.ts'
@@ -40,22 +40,25 @@ export async function refreshTokenGrant(
   // family later revokes this access token too.
   const jti = newAccessTokenId()
   const issuedAt = Math.floor(Date.now() / 1000)
-  // One transaction of two round trips for a usable token: the consume, which stores the
-  // successor and counts the use on the family's rate limit in the same statement, then COMMIT
-  // (a token that is not usable costs one more, to say why). Whatever is thrown in it rolls
-  // back the consume, the successor and the count: the token stays usable.
-  const outcome = await ctx.db.transaction(async (q) => {
-    const lookup = await consumeRefreshToken(q, digest, client.clientId, {
-      nextDigest: digestOf(next),
-      idleSeconds: client.refreshTokenIdleTtl,
-      limitWindowSeconds: RATE_WINDOW_SECONDS,
-      accessTokenJti: jti,
-      accessTokenExpiresAt: new Date((issuedAt + client.accessTokenTtl) * 1000),
-    })
-    if (lookup.state === 'invalid') return { error: 'the refresh token is invalid, expired or revoked' }
-    const family = lookup.family
-    if (lookup.state === 'reused') {
-      // The access tokens of the family go too: whoever replayed the token may hold one.
+  // One statement, one round trip, its own transaction: it consumes the token, stores the
+  // successor and counts the use on the family's rate limit, or refuses and changes nothing
+  // but the count (consumeRefreshToken). After a refusal the client can mend (too many uses, a
+  // scope or resource beyond the grant) the token stays usable.
+  const lookup = await consumeRefreshToken(ctx.db, digest, client.clientId, {
+    nextDigest: digestOf(next),
+    idleSeconds: client.refreshTokenIdleTtl,
+    limitWindowSeconds: RATE_WINDOW_SECONDS,
+    perMinute,
+    scope: requestedScope,
+    resource: params.resource ?? [],
+    accessTokenJti: jti,
+    accessTokenExpiresAt: new Date((issuedAt + client.accessTokenTtl) * 1000),
+  })
+  if (lookup.state === 'invalid') throw invalidGrant('the refresh token is invalid, expired or revoked')
+  const family = lookup.family
+  if (lookup.state === 'reused') {
+    // The access tokens of the family go too: whoever replayed the token may hold one.
+    await ctx.db.transaction(async (q) => {
       const revoked = await revokeGrants(
         q,
         ctx.org.id,
@@ -72,32 +75,26 @@ export async function refreshTokenGrant(
         ...ctx.request,
         details: { user_id: family.userId, revoked_access_tokens: revoked.deniedJtis.length },
       })
-      return { error: 'the refresh token was already used; its grant is revoked' }
-    }
-    // A refusal rolls the count back with the consume; the count committed so far already
-    // stands at the limit, so every further use in this window is refused as well.
-    const limit = weighHit(lookup.hit, RATE_WINDOW_SECONDS, perMinute)
-    if (limit.count > perMinute) throw rateLimited(limit.retryAfter)
-    const refused = requestedScope.find((s) => !family.scope.includes(s))
-    if (refused !== undefined)
+    })
+    throw invalidGrant('the refresh token was already used; its grant is revoked')
+  }
+  if (lookup.state === 'refused') {
+    const [reason] = lookup.reasons
+    // A refusal the client can mend (wait, ask for less) does not use up the allowance: its
+    // hit is taken back. A disabled user's grant is revoked below, so its count is moot.
+    if (reason !== 'inactive')
+      await takeBackHit(ctx.db, ctx.org.id, `refresh:${family.id}`, RATE_WINDOW_SECONDS)
+    if (reason === 'rate') throw rateLimited(weighHit(lookup.hit, RATE_WINDOW_SECONDS, perMinute).retryAfter)
+    if (reason === 'scope') {
+      const refused = requestedScope.find((s) => !family.scope.includes(s))
       throw new OAuthError('invalid_scope', `scope "${refused}" was not granted originally`)
-    if (
-      params.resource?.length &&
-      family.resource?.length &&
-      !params.resource.every((r) => family.resource!.includes(r))
-    ) {
+    }
+    if (reason === 'resource')
       throw new OAuthError('invalid_target', 'resource was not part of the original grant')
-    }
-    if (!lookup.userActive) {
-      // Revoking the family kills the successor the consume stored with it.
-      await revokeGrants(q, ctx.org.id, { familyId: family.id }, 'user inactive')
-      return { error: 'the user is no longer active' }
-    }
-    return { family }
-  })
-  // Outside the transaction, so a revocation above is committed, not rolled back with the error.
-  if (outcome.error !== undefined) throw invalidGrant(outcome.error)
-  const family = outcome.family!
+    // The user was disabled: the grant goes, and the access tokens issued under it.
+    await ctx.db.transaction((q) => revokeGrants(q, ctx.org.id, { familyId: family.id }, 'user inactive'))
+    throw invalidGrant('the user is no longer active')
+  }
   const scope = requestedScope.length ? requestedScope : [...family.scope]
   const issued = await issueUserTokens(
     ctx,
