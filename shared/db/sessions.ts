@@ -114,6 +114,60 @@ export async function findSignedIn(
   return r && { sessionId: r.id, userId: r.user_id, authTime: r.auth_time, amr: r.amr }
 }
 
+/** What a code records of its request; the session and user come from the statement. */
+export interface CodeRequest {
+  readonly clientId: string
+  readonly redirectUri: string
+  readonly scope: readonly string[]
+  readonly nonce: string | null
+  readonly codeChallenge: string | null
+  readonly resource: readonly string[] | null
+}
+
+/**
+ * The authorization endpoint's common case in one statement: a browser with a live session of
+ * an active user, and consent not needed (`firstParty`) or remembered for every scope asked,
+ * gets its code stored here. Undefined, with nothing written but the session's touch, when
+ * any of that does not hold: the caller then takes the long way (findSignedIn, the pages).
+ */
+export async function insertCodeForSignedIn(
+  q: Queryable,
+  organizationId: string,
+  session: { readonly tokenDigest: Buffer; readonly idleSeconds: number },
+  code: CodeRequest & { readonly digest: Buffer; readonly ttlSeconds: number; readonly firstParty: boolean },
+): Promise<{ readonly userId: string; readonly sessionId: string } | undefined> {
+  const { rows } = await q.query<{ user_id: string; session_id: string }>(
+    `WITH ${LIVE_SESSION}, signed_in AS (
+       SELECT found.id, found.user_id, found.auth_time, found.amr
+         FROM found JOIN users u ON u.id = found.user_id AND u.is_active
+        WHERE $10::boolean
+           OR EXISTS (SELECT 1 FROM consents k
+                       WHERE k.user_id = found.user_id AND k.client_id = $4 AND k.scope @> $6::text[])
+     )
+     INSERT INTO authorization_codes (code_digest, organization_id, client_id, user_id, session_id, redirect_uri,
+       scope, nonce, code_challenge, resource, auth_time, amr, expires_at)
+     SELECT $3, $11, $4, s.user_id, s.id, $5, $6, $7, $8, $9, s.auth_time, s.amr, now() + make_interval(secs => $12)
+       FROM signed_in s
+     RETURNING user_id, session_id`,
+    [
+      session.tokenDigest,
+      session.idleSeconds,
+      code.digest,
+      code.clientId,
+      code.redirectUri,
+      code.scope,
+      code.nonce,
+      code.codeChallenge,
+      code.resource,
+      code.firstParty,
+      organizationId,
+      code.ttlSeconds,
+    ],
+  )
+  const r = rows[0]
+  return r && { userId: r.user_id, sessionId: r.session_id }
+}
+
 const LIVE_SESSION_WITH_USER = `WITH ${LIVE_SESSION}, live AS (
        SELECT * FROM touched UNION ALL SELECT * FROM found WHERE NOT EXISTS (SELECT 1 FROM touched)
      )

@@ -21,7 +21,7 @@ import { AuthorizationRedirectError, type AuthorizationRequest } from './authori
 import { authorizationResponse } from './authorization-response.ts'
 import { verifyIdTokenHint } from './id-token.ts'
 import { policyOf } from './policy.ts'
-import { signedInOf } from './sessions.ts'
+import { codeForSignedIn, signedInOf } from './sessions.ts'
 
 type Ctx = HandlerContext<unknown, unknown, unknown>
 
@@ -104,6 +104,31 @@ async function proceed(
   }
   const code = randomToken()
   const policy = policyOf(ctx.org)
+
+  // Single sign-on's common case, a signed-in browser asking for nothing that needs a look at
+  // the session first (no prompt, max_age, hint or authorization details, no interaction):
+  // one statement finds the session and stores the code. When it cannot, nothing is written
+  // and the steps below decide what the person sees.
+  const plain =
+    !interaction &&
+    request.prompt.length === 0 &&
+    request.maxAge === undefined &&
+    !request.idTokenHint &&
+    !request.authorizationDetails?.length
+  if (plain) {
+    const issued = await codeForSignedIn(c, ctx, {
+      digest: digestOf(code),
+      clientId: client.clientId,
+      redirectUri: request.redirectUri,
+      scope: request.scope,
+      nonce: request.nonce ?? null,
+      codeChallenge: request.codeChallenge ?? null,
+      resource: request.resource ?? null,
+      firstParty: client.firstParty,
+      ttlSeconds: policy.authorizationCodeSeconds,
+    })
+    if (issued) return authorizationResponse(c, target, { code, state: request.state, iss: ctx.org.issuer })
+  }
 
   // With an interaction, consuming it and storing the code are one transaction. Without one,
   // nothing here writes anything a later step would need to undo (the session's touch, a new

@@ -8,9 +8,11 @@ import { digestOf, randomToken } from '../crypto/random.ts'
 import { type AuditEvent, insertAuditEvent } from '../db/audit.ts'
 import type { Queryable } from '../db/database.ts'
 import {
+  type CodeRequest,
   endSessions,
   findLiveSession,
   findSignedIn,
+  insertCodeForSignedIn,
   insertSession,
   type Session,
   type SignedIn,
@@ -41,6 +43,21 @@ export async function currentSession(c: Context, ctx: Ctx): Promise<LiveSession 
 export async function signedInOf(q: Queryable, c: Context, ctx: Ctx): Promise<SignedIn | undefined> {
   const digest = sessionCookieDigest(c, ctx)
   return digest && findSignedIn(q, digest, policyOf(ctx.org).sessionIdleSeconds)
+}
+
+/**
+ * insertCodeForSignedIn for the request's session cookie, in one statement of its own:
+ * whom the code was issued to, or undefined (no cookie, no live session, consent needed).
+ */
+export async function codeForSignedIn(
+  c: Context,
+  ctx: Ctx,
+  code: CodeRequest & { readonly digest: Buffer; readonly ttlSeconds: number; readonly firstParty: boolean },
+): Promise<{ readonly userId: string; readonly sessionId: string } | undefined> {
+  const digest = sessionCookieDigest(c, ctx)
+  if (!digest) return undefined
+  const session = { tokenDigest: digest, idleSeconds: policyOf(ctx.org).sessionIdleSeconds }
+  return insertCodeForSignedIn(ctx.db, ctx.org.id, session, code)
 }
 
 /** currentSession in the caller's transaction. */

@@ -66,6 +66,15 @@ describe('sessions', () => {
     expect((await b.visit(authorize())).external?.searchParams.get('code')).toBeTruthy()
   })
 
+  it('of a user disabled behind the admin API’s back give no code: the login page instead', async () => {
+    const { b, id } = await signedIn()
+    await t.db.sql('UPDATE users SET is_active = false WHERE id = $1', [id])
+    const page = await b.visit(authorize())
+    expect(page.external).toBeUndefined()
+    expect(page.url).toContain('/auth/login?interaction=')
+    expect(await t.db.sql('SELECT 1 FROM authorization_codes WHERE user_id = $1', [id])).toEqual([])
+  })
+
   it('end on the idle timeout', async () => {
     const { b, id } = await signedIn()
     await t.db.sql("UPDATE sessions SET idle_expires_at = now() - interval '1 second' WHERE user_id = $1", [
