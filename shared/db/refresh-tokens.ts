@@ -123,7 +123,7 @@ export type RefreshLookup =
       readonly hit: CounterAfterHit
     }
   | {
-      /** Usable, but not rotated: the token is untouched and works again once the reason goes. */
+      /** Usable, but not rotated: the token is left as it was; `reasons` say why, in order. */
       readonly state: 'refused'
       readonly family: RefreshFamily
       readonly reasons: readonly RefreshRefusal[]
@@ -147,7 +147,8 @@ interface ConsumeRecord extends FamilyRecord, CounterAfterHit {
  * `rotation.limitWindowSeconds`), and only when the use is within `rotation.perMinute`, asks
  * for no scope (`rotation.scope`) or resource (`rotation.resource`) beyond the grant's, and
  * the user is active, consumes it and stores its successor (`rotation`). So the refresh costs
- * one round trip, and a refusal leaves the token usable (the count stands: refused uses count).
+ * one round trip, and a refusal leaves the token as it was (the hit stands: a caller that should
+ * not count a refused use takes it back, takeBackHit).
  *
  * When no usable token was found, a second statement says why: a token rotated away before
  * is a reuse, reported with its family so the caller revokes all of it. A concurrent use of
