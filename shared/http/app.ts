@@ -9,7 +9,7 @@ import type { Runtime } from '../runtime.ts'
 import { clientAddress, type ProxyTrust } from './client-ip.ts'
 import { PUBLIC_CORS_PATHS, publicCors } from './cors.ts'
 import type { HttpMethod, RequestMeta, RouteEntry } from './define-function.ts'
-import type { DirectRoutes } from './direct.ts'
+import type { AnswerRoute, DirectRoutes } from './direct.ts'
 import type { DocumentRoute } from './documents.ts'
 import { methodNotAllowed, notFound } from './errors.ts'
 import { functionContext, type Invocable, invocable } from './function-context.ts'
@@ -56,7 +56,7 @@ export function createApp(runtime: Runtime, routes: readonly RouteEntry[]): App 
   const mounted = routes.filter((r) => runtime.config.planes.includes(r.plane))
   const methodsByPath = new Map<string, Set<HttpMethod>>()
   const documents: DocumentRoute[] = []
-  const functions: RouteEntry[] = []
+  const functions: AnswerRoute[] = []
   for (const entry of mounted) {
     const target = invocable(entry.fn)
     app.on([...entry.methods], entry.path, invokeFunction(runtime, entry.plane, target))
@@ -64,7 +64,7 @@ export function createApp(runtime: Runtime, routes: readonly RouteEntry[]): App 
       const { dialect } = target
       documents.push({ path: entry.path, plane: entry.plane, dialect, render: entry.fn.document })
     }
-    if (entry.fn.answer) functions.push(entry)
+    if (entry.fn.answer) functions.push({ entry, target })
     const methods = methodsByPath.get(entry.path) ?? new Set()
     for (const m of entry.methods) methods.add(m)
     methodsByPath.set(entry.path, methods)

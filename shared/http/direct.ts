@@ -21,17 +21,22 @@ import { clientAddress } from './client-ip.ts'
 import { CORS_RESPONSE_HEADERS, hasPublicCors } from './cors.ts'
 import type { RequestMeta, RouteEntry } from './define-function.ts'
 import { answerDocument, type DocumentRoute } from './documents.ts'
-import { functionContext, invocable } from './function-context.ts'
+import { functionContext, type Invocable } from './function-context.ts'
 import { incomingHeader } from './headers.ts'
 import type { Answer } from './reply.ts'
 import { recordRequest, requestIdFrom } from './request-context.ts'
 import { type ErrorDialect, errorParts, toHttpError } from './serialize-error.ts'
 
+/** A mounted function with an `answer`, with what createApp worked out for it. */
+export interface AnswerRoute {
+  readonly entry: RouteEntry
+  readonly target: Invocable
+}
+
 /** What the app mounts that Node's listener answers itself. */
 export interface DirectRoutes {
   readonly documents: readonly DocumentRoute[]
-  /** Functions with an `answer`. */
-  readonly functions: readonly RouteEntry[]
+  readonly functions: readonly AnswerRoute[]
 }
 
 /** What a route answers a request with. */
@@ -81,10 +86,9 @@ export function withDirectRoutes(
       },
     })
   }
-  for (const entry of routes.functions) {
-    const target = invocable(entry.fn)
+  for (const { entry, target } of routes.functions) {
     const answer = entry.fn.answer
-    if (!answer || target.hasParams) throw new TypeError(`${entry.path}: not a function with an answer`)
+    if (!answer) throw new TypeError(`${entry.path}: not a function with an answer`)
     for (const method of entry.methods) {
       add(method, {
         path: entry.path,
