@@ -6,7 +6,6 @@
 import { type Context, Hono } from 'hono'
 import type { Logger } from '../log.ts'
 import type { Runtime } from '../runtime.ts'
-import { clientAddress, type ProxyTrust } from './client-ip.ts'
 import { PUBLIC_CORS_PATHS, publicCors } from './cors.ts'
 import type { HttpMethod, RequestMeta, RouteEntry } from './define-function.ts'
 import type { AnswerRoute, DirectRoutes } from './direct.ts'
@@ -17,7 +16,7 @@ import { lateResponseHeader, nodeBindings, requestHeader, responseHeaders } from
 import { mountHealth } from './health.ts'
 import { openApiDocument } from './openapi.ts'
 import { reply } from './reply.ts'
-import { recordRequest, requestIdFrom } from './request-context.ts'
+import { recordRequest, requestIdFrom, requestMeta } from './request-context.ts'
 import {
   dialectOfPath,
   type ErrorDialect,
@@ -106,11 +105,9 @@ function requestContext(runtime: Runtime) {
     const started = performance.now()
     const requestId = requestIdFrom(requestHeader(c, 'x-request-id'))
     c.set('requestId', requestId)
-    c.set('request', {
-      requestId,
-      ip: clientIp(c, config.proxyTrust),
-      userAgent: requestHeader(c, 'user-agent'),
-    })
+    const header = (name: string) => requestHeader(c, name)
+    const socket = nodeBindings(c).incoming?.socket.remoteAddress
+    c.set('request', requestMeta(requestId, header, socket, config.proxyTrust))
     const finish = responseHeaders(c, { 'x-request-id': requestId })
     await next()
     finish()
@@ -158,13 +155,4 @@ function invokeFunction(runtime: Runtime, plane: string, target: Invocable) {
     })
     return fn.handler(c, ctx as never)
   }
-}
-
-/**
- * The client's address. Behind `hops` trusted proxies it is the entry that many places from
- * the right of X-Forwarded-For (each proxy appends the address it saw); otherwise the socket's.
- */
-function clientIp(c: Context, trust: ProxyTrust): string | undefined {
-  const socket = nodeBindings(c).incoming?.socket.remoteAddress
-  return clientAddress(requestHeader(c, 'x-forwarded-for'), socket, trust)
 }

@@ -17,14 +17,13 @@
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http'
 import type { Logger } from '../log.ts'
 import type { Runtime } from '../runtime.ts'
-import { clientAddress } from './client-ip.ts'
 import { CORS_RESPONSE_HEADERS, hasPublicCors } from './cors.ts'
-import type { RequestMeta, RouteEntry } from './define-function.ts'
+import type { RouteEntry } from './define-function.ts'
 import { answerDocument, type DocumentRoute } from './documents.ts'
 import { functionContext, type Invocable } from './function-context.ts'
 import { incomingHeader } from './headers.ts'
 import type { Answer } from './reply.ts'
-import { recordRequest, requestIdFrom } from './request-context.ts'
+import { recordRequest, requestIdFrom, requestMeta } from './request-context.ts'
 import { type ErrorDialect, errorParts, toHttpError } from './serialize-error.ts'
 
 /** A mounted function with an `answer`, with what createApp worked out for it. */
@@ -95,18 +94,16 @@ export function withDirectRoutes(
         plane: entry.plane,
         dialect: target.dialect,
         serve: async (incoming, requestId, log) => {
-          const meta: RequestMeta = {
+          const header = (name: string) => incomingHeader(incoming, name)
+          const meta = requestMeta(
             requestId,
-            ip: clientAddress(
-              incomingHeader(incoming, 'x-forwarded-for'),
-              incoming.socket.remoteAddress,
-              runtime.config.proxyTrust,
-            ),
-            userAgent: incomingHeader(incoming, 'user-agent'),
-          }
+            header,
+            incoming.socket.remoteAddress,
+            runtime.config.proxyTrust,
+          )
           const ctx = await functionContext(runtime, target, {
             method,
-            header: (name) => incomingHeader(incoming, name),
+            header,
             params: NO_PARAMS,
             searchParams: NO_QUERY,
             incoming,

@@ -1,9 +1,12 @@
 /**
- * What every request gets, however it is answered (a routed function in app.ts, or a public
- * document in documents.ts): a request id, and the metrics and access log line once answered.
+ * What every request gets, however it is answered (routed through Hono in app.ts, or before it
+ * in direct.ts): a request id, what the audit trail records of it, and the metrics and access
+ * log line once answered.
  */
 import { randomUUID } from 'node:crypto'
 import type { Runtime } from '../runtime.ts'
+import { clientAddress, type ProxyTrust } from './client-ip.ts'
+import type { RequestMeta } from './define-function.ts'
 
 // Accepted as given when it looks like an id, never when it could smuggle anything into logs.
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/
@@ -11,6 +14,23 @@ const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/
 /** The request id: the client's X-Request-Id when well-formed, else a new UUID. */
 export function requestIdFrom(given: string | undefined): string {
   return given && REQUEST_ID.test(given) ? given : randomUUID()
+}
+
+/**
+ * What a request tells of itself (RequestMeta): its id, the client's address behind `trust`'s
+ * proxies (X-Forwarded-For, else the socket's `remoteAddress`) and its user agent.
+ */
+export function requestMeta(
+  requestId: string,
+  header: (name: string) => string | undefined,
+  remoteAddress: string | undefined,
+  trust: ProxyTrust,
+): RequestMeta {
+  return {
+    requestId,
+    ip: clientAddress(header('x-forwarded-for'), remoteAddress, trust),
+    userAgent: header('user-agent'),
+  }
 }
 
 export interface AnsweredRequest {
