@@ -1,4 +1,5 @@
 /** SQL for browser sessions. */
+import type { AuthorizationCode } from './authorization.ts'
 import type { Queryable } from './database.ts'
 import { prefixedUserColumns, type User, userOfPrefixed } from './users.ts'
 
@@ -115,14 +116,10 @@ export async function findSignedIn(
 }
 
 /** What a code records of its request; the session and user come from the statement. */
-export interface CodeRequest {
-  readonly clientId: string
-  readonly redirectUri: string
-  readonly scope: readonly string[]
-  readonly nonce: string | null
-  readonly codeChallenge: string | null
-  readonly resource: readonly string[] | null
-}
+export type CodeRequest = Pick<
+  AuthorizationCode,
+  'clientId' | 'redirectUri' | 'scope' | 'nonce' | 'codeChallenge' | 'resource'
+>
 
 /**
  * The authorization endpoint's common case in one statement: a browser with a live session of

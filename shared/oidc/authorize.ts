@@ -103,7 +103,19 @@ async function proceed(
     hintSubject = hint!.sub
   }
   const code = randomToken()
+  const codeDigest = digestOf(code)
   const policy = policyOf(ctx.org)
+  // What the code records of the request, whichever way it is issued.
+  const asked = {
+    clientId: client.clientId,
+    redirectUri: request.redirectUri,
+    scope: request.scope,
+    nonce: request.nonce ?? null,
+    codeChallenge: request.codeChallenge ?? null,
+    resource: request.resource ?? null,
+  }
+  const issuedResponse = () =>
+    authorizationResponse(c, target, { code, state: request.state, iss: ctx.org.issuer })
 
   // Single sign-on's common case, a signed-in browser asking for nothing that needs a look at
   // the session first (no prompt, max_age, hint or authorization details, no interaction):
@@ -117,17 +129,12 @@ async function proceed(
     !request.authorizationDetails?.length
   if (plain) {
     const issued = await codeForSignedIn(c, ctx, {
-      digest: digestOf(code),
-      clientId: client.clientId,
-      redirectUri: request.redirectUri,
-      scope: request.scope,
-      nonce: request.nonce ?? null,
-      codeChallenge: request.codeChallenge ?? null,
-      resource: request.resource ?? null,
+      ...asked,
+      digest: codeDigest,
       firstParty: client.firstParty,
       ttlSeconds: policy.authorizationCodeSeconds,
     })
-    if (issued) return authorizationResponse(c, target, { code, state: request.state, iss: ctx.org.issuer })
+    if (issued) return issuedResponse()
   }
 
   // With an interaction, consuming it and storing the code are one transaction. Without one,
@@ -174,16 +181,11 @@ async function proceed(
     await insertAuthorizationCode(
       q,
       ctx.org.id,
-      digestOf(code),
+      codeDigest,
       {
-        clientId: client.clientId,
+        ...asked,
         userId: live.userId,
         sessionId: live.sessionId,
-        redirectUri: request.redirectUri,
-        scope: request.scope,
-        nonce: request.nonce ?? null,
-        codeChallenge: request.codeChallenge ?? null,
-        resource: request.resource ?? null,
         authorizationDetails: request.authorizationDetails ? [...request.authorizationDetails] : null,
         authTime: live.authTime,
         amr: live.amr,
@@ -191,7 +193,7 @@ async function proceed(
       },
       policy.authorizationCodeSeconds,
     )
-    return authorizationResponse(c, target, { code, state: request.state, iss: ctx.org.issuer })
+    return issuedResponse()
   }
   return interaction ? ctx.db.transaction(decide) : decide(ctx.db)
 }
