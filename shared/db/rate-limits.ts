@@ -51,6 +51,10 @@ export interface CounterAfterHit {
   readonly elapsed: number
 }
 
+/** The SQL of the start of the current fixed window of `window` seconds (SQL: a parameter). */
+const windowStartSql = (window: string) =>
+  `to_timestamp(floor(extract(epoch FROM now()) / ${window}) * ${window})`
+
 /**
  * The SQL of one hit on each counter that `source` names: a FROM item with an organization
  * id `o` and a key `k` per row. `window` is the SQL of the window's length in seconds (a
@@ -60,7 +64,7 @@ export interface CounterAfterHit {
 export function rateLimitHitSql(source: string, window: string): string {
   // In SET, c.* are the values before this hit.
   return `INSERT INTO rate_limit_counters AS c (organization_id, key, window_start, count, previous_count)
-     SELECT o, k, to_timestamp(floor(extract(epoch FROM now()) / ${window}) * ${window}), 1, 0 FROM ${source}
+     SELECT o, k, ${windowStartSql(window)}, 1, 0 FROM ${source}
      ON CONFLICT (organization_id, key) DO UPDATE
        SET previous_count = CASE
              WHEN c.window_start = EXCLUDED.window_start THEN c.previous_count
@@ -85,7 +89,7 @@ export async function takeBackHit(
   await q.query(
     `UPDATE rate_limit_counters SET count = count - 1
       WHERE organization_id = $1 AND key = $2 AND count > 0
-        AND window_start = to_timestamp(floor(extract(epoch FROM now()) / $3) * $3)`,
+        AND window_start = ${windowStartSql('$3')}`,
     [organizationId, key, windowSeconds],
   )
 }
