@@ -226,15 +226,10 @@ export async function consumeRefreshToken(
     // Usable when the statement began, consumed by a concurrent use before its UPDATE: a reuse.
   }
   // Not usable: unknown, another client's, expired, revoked, or rotated away before (a reuse).
-  const { rows: found } = await q.query<FamilyRecord & { consumed: boolean }>(
-    `SELECT f.*, r.consumed_at IS NOT NULL AS consumed
-       FROM refresh_tokens r JOIN refresh_token_families f ON f.id = r.family_id WHERE r.token_digest = $1`,
-    [tokenDigest],
-  )
-  const f = found[0]
+  const found = await findRefreshToken(q, tokenDigest)
   // A token of another client says nothing: just invalid.
-  if (!f || f.client_id !== clientId || !f.consumed) return { state: 'invalid' }
-  return { state: 'reused', family: toFamily(f) }
+  if (!found || found.family.clientId !== clientId || !found.consumed) return { state: 'invalid' }
+  return { state: 'reused', family: found.family }
 }
 
 /** A refresh token as revocation and introspection see it: its family, whatever its state. */
@@ -242,6 +237,8 @@ export interface RefreshTokenRecord {
   readonly family: RefreshFamily
   /** Usable now: not rotated away, not idle past its expiry, its family neither expired nor revoked. */
   readonly active: boolean
+  /** Rotated away: presenting it again is a reuse. */
+  readonly consumed: boolean
   readonly issuedAt: Date
   /** When it stops working unless used: its idle expiry, within the family's absolute one. */
   readonly expiresAt: Date
@@ -251,14 +248,25 @@ export async function findRefreshToken(
   q: Queryable,
   tokenDigest: Buffer,
 ): Promise<RefreshTokenRecord | undefined> {
-  const { rows } = await q.query<FamilyRecord & { active: boolean; issued_at: Date; token_expires_at: Date }>(
+  const { rows } = await q.query<
+    FamilyRecord & { active: boolean; consumed: boolean; issued_at: Date; token_expires_at: Date }
+  >(
     `SELECT f.*, r.created_at AS issued_at, least(r.idle_expires_at, f.expires_at) AS token_expires_at,
+            r.consumed_at IS NOT NULL AS consumed,
             (r.consumed_at IS NULL AND r.idle_expires_at > now() AND f.expires_at > now() AND f.revoked_at IS NULL) AS active
        FROM refresh_tokens r JOIN refresh_token_families f ON f.id = r.family_id WHERE r.token_digest = $1`,
     [tokenDigest],
   )
   const r = rows[0]
-  return r && { family: toFamily(r), active: r.active, issuedAt: r.issued_at, expiresAt: r.token_expires_at }
+  return (
+    r && {
+      family: toFamily(r),
+      active: r.active,
+      consumed: r.consumed,
+      issuedAt: r.issued_at,
+      expiresAt: r.token_expires_at,
+    }
+  )
 }
 
 /** Which grants to revoke: one refresh-token family, those of sessions, or a user's (of one client). */
