@@ -41,10 +41,18 @@ export async function freePort() {
   })
 }
 
-/** CPU seconds a process has used, user and system, all threads (Linux /proc; 100 ticks/s). */
+/**
+ * Clock ticks (100/s) a process has used, user and system, all threads, and with `reaped` those
+ * of its children it has waited for (Linux /proc).
+ */
+function cpuTicksOf(pid, reaped = false) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0)
+}
+
+/** CPU seconds a process has used, user and system, all threads (Linux /proc). */
 export function cpuSecondsOf(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / 100
+  return cpuTicksOf(pid) / 100
 }
 
 /**
@@ -292,10 +300,9 @@ function runJson(argv) {
  */
 function clusterCpuSeconds(dataDir) {
   const postmaster = readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]
-  const ticks = (pid, withChildren) => {
+  const ticks = (pid, reaped) => {
     try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
-      return Number(f[11]) + Number(f[12]) + (withChildren ? Number(f[13]) + Number(f[14]) : 0)
+      return cpuTicksOf(pid, reaped)
     } catch {
       return 0 // exited meanwhile: counted once the postmaster reaps it
     }
