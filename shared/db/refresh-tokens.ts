@@ -1,4 +1,5 @@
 /** SQL for refresh tokens and their families. */
+import type { BatchedStatement } from './batch.ts'
 import type { Queryable } from './database.ts'
 import { type CounterAfterHit, rateLimitHitSql } from './rate-limits.ts'
 
@@ -105,11 +106,8 @@ export async function insertRefreshFamilyWithToken(
   return rows[0]?.id
 }
 
-// One hit on the rate limit of the family of the usable token the statement found (`t`).
-const FAMILY_HIT = rateLimitHitSql(
-  `(SELECT organization_id AS o, 'refresh:' || id AS k FROM t) AS hits`,
-  '$5',
-)
+/** The window of the per-family rate limit on uses: uses per minute (DESIGN.md §7). */
+export const REFRESH_RATE_WINDOW_SECONDS = 60
 
 /** Why a usable refresh token was not rotated; the caller answers in this order. */
 export type RefreshRefusal = 'rate' | 'scope' | 'resource' | 'inactive'
@@ -132,88 +130,145 @@ export type RefreshLookup =
   | { readonly state: 'reused'; readonly family: RefreshFamily }
   | { readonly state: 'invalid' }
 
-interface ConsumeRecord extends FamilyRecord, CounterAfterHit {
-  user_active: boolean
-  within_limit: boolean
-  scope_ok: boolean
-  resource_ok: boolean
-  rotated: boolean
+/** One use of a refresh token: the token, who presents it, and what replaces it. */
+export interface Rotation {
+  readonly tokenDigest: Buffer
+  readonly clientId: string
+  readonly nextDigest: Buffer
+  readonly idleSeconds: number
+  /** Uses allowed per REFRESH_RATE_WINDOW_SECONDS on the family. */
+  readonly perMinute: number
+  /** The scope asked for (empty: the grant's) and the resources (empty: the grant's). */
+  readonly scope: readonly string[]
+  readonly resource: readonly string[]
+  /** The access token issued with the successor, recorded with it (revokeFamilies). */
+  readonly accessTokenJti: string
+  readonly accessTokenExpiresAt: Date
+}
+
+/** What the rotation statement found for one Rotation: nothing when no usable token. */
+export type RotationRecord =
+  | (FamilyRecord &
+      CounterAfterHit & {
+        user_active: boolean
+        within_limit: boolean
+        scope_ok: boolean
+        resource_ok: boolean
+        rotated: boolean
+      })
+  | undefined
+
+// One hit on the rate limit of each family whose usable token the statement found (`t`).
+const FAMILY_HIT = rateLimitHitSql(
+  `(SELECT DISTINCT organization_id AS o, 'refresh:' || id AS k FROM t) AS hits`,
+  '$2',
+)
+
+/**
+ * Rotates refresh tokens, many at once, in one statement, which is its own transaction. For
+ * each Rotation it finds the token usable (not consumed, inside its idle and its family's
+ * absolute lifetime, family not revoked, issued to `clientId`), counts the use on the
+ * family's rate limit, and only when the use is within `perMinute`, asks for no scope or
+ * resource beyond the grant's, and the user is active, consumes it and stores its successor.
+ * A refusal leaves the token as it was (the hit stands: a caller that should not count a
+ * refused use takes it back, takeBackHit).
+ *
+ * The items come as one JSON array (`n` their position), their family and user are found
+ * by key for each (LATERAL, scalar subqueries), and one usable token per family exists at a
+ * time, so no two items hit one counter; the same token twice must not share a batch
+ * (refreshRotation.keyOf).
+ */
+const ROTATE_SQL = `WITH i AS (
+  SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(n int, digest text, client_id text, next_digest text,
+    idle_seconds float8, per_minute float8, scope jsonb, resource jsonb, jti text, jti_expires_at timestamptz)
+), t AS (
+  SELECT i.n, f.*, coalesce((SELECT u.is_active FROM users u WHERE u.id = f.user_id), false) AS user_active
+    FROM i CROSS JOIN LATERAL (
+      SELECT f.* FROM refresh_token_families f
+       WHERE f.id = (SELECT r.family_id FROM refresh_tokens r
+                      WHERE r.token_digest = decode(i.digest, 'hex') AND r.consumed_at IS NULL
+                        AND r.idle_expires_at > now())
+         AND f.client_id = i.client_id AND f.expires_at > now() AND f.revoked_at IS NULL
+    ) f
+), hit AS (
+  ${FAMILY_HIT}
+), checks AS (
+  SELECT t.n,
+         hit.count + hit.previous * greatest(0, 1 - hit.elapsed / $2::float8) <= i.per_minute AS within_limit,
+         ARRAY(SELECT jsonb_array_elements_text(i.scope)) <@ t.scope AS scope_ok,
+         (jsonb_array_length(i.resource) = 0 OR coalesce(cardinality(t.resource), 0) = 0
+           OR ARRAY(SELECT jsonb_array_elements_text(i.resource)) <@ t.resource) AS resource_ok
+    FROM t JOIN i ON i.n = t.n JOIN hit ON hit.key = 'refresh:' || t.id
+), used AS (
+  UPDATE refresh_tokens r SET consumed_at = now()
+    FROM t JOIN checks ON checks.n = t.n JOIN i ON i.n = t.n
+   WHERE r.token_digest = decode(i.digest, 'hex') AND r.family_id = t.id AND r.consumed_at IS NULL
+     AND checks.within_limit AND checks.scope_ok AND checks.resource_ok AND t.user_active
+  RETURNING t.n
+), next AS (
+  INSERT INTO refresh_tokens (token_digest, organization_id, family_id, idle_expires_at,
+    access_token_jti, access_token_expires_at)
+  SELECT decode(i.next_digest, 'hex'), t.organization_id, t.id,
+         least(t.expires_at, now() + make_interval(secs => i.idle_seconds)), i.jti, i.jti_expires_at
+    FROM used JOIN t ON t.n = used.n JOIN i ON i.n = used.n
+)
+SELECT t.*, hit.count, hit.previous, hit.elapsed, checks.within_limit, checks.scope_ok, checks.resource_ok,
+       EXISTS (SELECT 1 FROM used WHERE used.n = t.n) AS rotated
+  FROM t JOIN checks ON checks.n = t.n JOIN hit ON hit.key = 'refresh:' || t.id`
+
+/**
+ * The rotation of refresh tokens as a batched statement (Database.batched): the uses of
+ * refresh tokens that arrive together go in one statement. Each item's record, or undefined
+ * when its token was not usable.
+ */
+export const refreshRotation: BatchedStatement<Rotation, RotationRecord> = {
+  name: 'refresh token rotation',
+  keyOf: (r) => r.tokenDigest.toString('hex'),
+  async run(query, rotations) {
+    const { rows } = await query<NonNullable<RotationRecord> & { n: number }>(ROTATE_SQL, [
+      JSON.stringify(
+        rotations
+          .map((r, n) => ({
+            n,
+            digest: r.tokenDigest.toString('hex'),
+            client_id: r.clientId,
+            next_digest: r.nextDigest.toString('hex'),
+            idle_seconds: r.idleSeconds,
+            per_minute: r.perMinute,
+            scope: r.scope,
+            resource: r.resource,
+            jti: r.accessTokenJti,
+            jti_expires_at: r.accessTokenExpiresAt.toISOString(),
+          }))
+          // In the order of their tokens: two batches in flight at once share rows only when
+          // they share tokens (a token used twice), and then lock them in the same order.
+          .sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0)),
+      ),
+      REFRESH_RATE_WINDOW_SECONDS,
+    ])
+    const byItem: RotationRecord[] = rotations.map(() => undefined)
+    for (const row of rows) byItem[row.n] = row
+    return byItem
+  },
 }
 
 /**
- * Rotates a refresh token in one statement, which is its own transaction: it finds the token
- * usable (not consumed, inside its idle and its family's absolute lifetime, family not
- * revoked, issued to `clientId`), counts the use on the family's rate limit (a window of
- * `rotation.limitWindowSeconds`), and only when the use is within `rotation.perMinute`, asks
- * for no scope (`rotation.scope`) or resource (`rotation.resource`) beyond the grant's, and
- * the user is active, consumes it and stores its successor (`rotation`). So the refresh costs
- * one round trip, and a refusal leaves the token as it was (the hit stands: a caller that should
- * not count a refused use takes it back, takeBackHit).
+ * What became of one use of a refresh token, rotated by `rotate` (the refresh grant passes
+ * its organization's batches of refreshRotation; by default, a batch of one on `q`).
  *
  * When no usable token was found, a second statement says why: a token rotated away before
  * is a reuse, reported with its family so the caller revokes all of it. A concurrent use of
- * the same token waits on the row in the UPDATE until the first use commits (or rolls back,
- * and then this one consumes it) and, finding it consumed, takes the same path: a reuse.
+ * the same token (in another batch: refreshRotation.keyOf, or another process) waits on the
+ * row in the UPDATE until the first use commits (or rolls back, and then this one consumes
+ * it) and, finding it consumed, takes the same path: a reuse.
  */
 export async function consumeRefreshToken(
   q: Queryable,
-  tokenDigest: Buffer,
-  clientId: string,
-  rotation: {
-    readonly nextDigest: Buffer
-    readonly idleSeconds: number
-    readonly limitWindowSeconds: number
-    readonly perMinute: number
-    /** The scope asked for (empty: the grant's) and the resources (empty: the grant's). */
-    readonly scope: readonly string[]
-    readonly resource: readonly string[]
-    /** The access token issued with the successor, recorded with it (revokeFamilies). */
-    readonly accessTokenJti: string
-    readonly accessTokenExpiresAt: Date
-  },
+  rotation: Rotation,
+  rotate: (r: Rotation) => Promise<RotationRecord> = async (r) =>
+    (await refreshRotation.run((text, values) => q.query(text, values), [r]))[0],
 ): Promise<RefreshLookup> {
-  const { rows } = await q.query<ConsumeRecord>(
-    `WITH t AS (
-       SELECT f.*, coalesce((SELECT u.is_active FROM users u WHERE u.id = f.user_id), false) AS user_active
-         FROM refresh_token_families f
-        WHERE f.id = (SELECT r.family_id FROM refresh_tokens r
-                       WHERE r.token_digest = $1 AND r.consumed_at IS NULL AND r.idle_expires_at > now())
-          AND f.client_id = $2 AND f.expires_at > now() AND f.revoked_at IS NULL
-     ), hit AS (
-       ${FAMILY_HIT}
-     ), checks AS (
-       SELECT hit.count + hit.previous * greatest(0, 1 - hit.elapsed / $5::float8) <= $8 AS within_limit,
-              $9::text[] <@ t.scope AS scope_ok,
-              (cardinality($10::text[]) = 0 OR coalesce(cardinality(t.resource), 0) = 0
-                OR $10::text[] <@ t.resource) AS resource_ok
-         FROM t, hit
-     ), used AS (
-       UPDATE refresh_tokens r SET consumed_at = now() FROM t, checks
-        WHERE r.token_digest = $1 AND r.family_id = t.id AND r.consumed_at IS NULL
-          AND checks.within_limit AND checks.scope_ok AND checks.resource_ok AND t.user_active
-       RETURNING r.family_id
-     ), next AS (
-       INSERT INTO refresh_tokens (token_digest, organization_id, family_id, idle_expires_at,
-         access_token_jti, access_token_expires_at)
-       SELECT $3, t.organization_id, t.id, least(t.expires_at, now() + make_interval(secs => $4)), $6, $7
-         FROM used JOIN t ON t.id = used.family_id
-     )
-     SELECT t.*, hit.count, hit.previous, hit.elapsed, checks.*, EXISTS (SELECT 1 FROM used) AS rotated
-       FROM t, hit, checks`,
-    [
-      tokenDigest,
-      clientId,
-      rotation.nextDigest,
-      rotation.idleSeconds,
-      rotation.limitWindowSeconds,
-      rotation.accessTokenJti,
-      rotation.accessTokenExpiresAt,
-      rotation.perMinute,
-      rotation.scope,
-      rotation.resource,
-    ],
-  )
-  const r = rows[0]
+  const r = await rotate(rotation)
   if (r) {
     const hit = { count: r.count, previous: r.previous, elapsed: r.elapsed }
     if (r.rotated) return { state: 'rotated', family: toFamily(r), hit }
@@ -226,9 +281,9 @@ export async function consumeRefreshToken(
     // Usable when the statement began, consumed by a concurrent use before its UPDATE: a reuse.
   }
   // Not usable: unknown, another client's, expired, revoked, or rotated away before (a reuse).
-  const found = await findRefreshToken(q, tokenDigest)
+  const found = await findRefreshToken(q, rotation.tokenDigest)
   // A token of another client says nothing: just invalid.
-  if (!found || found.family.clientId !== clientId || !found.consumed) return { state: 'invalid' }
+  if (!found || found.family.clientId !== rotation.clientId || !found.consumed) return { state: 'invalid' }
   return { state: 'reused', family: found.family }
 }
 

@@ -5,6 +5,7 @@
  */
 import type { Context } from 'hono'
 import type * as z from 'zod'
+import type { BatchedStatement } from '../db/batch.ts'
 import type { Queryable, TransactionOptions } from '../db/database.ts'
 import type { Logger } from '../log.ts'
 import type { Plane } from '../planes.ts'
@@ -32,6 +33,8 @@ export interface RequestMeta {
  */
 export interface TenantDatabase extends Queryable {
   transaction<T>(fn: (q: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>
+  /** `item`'s share of a statement run for many requests at once (Database.batched). */
+  batched<I, O>(statement: BatchedStatement<I, O>, item: I): Promise<O>
 }
 
 export interface HandlerContext<B, Q, P> {

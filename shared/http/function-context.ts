@@ -137,6 +137,7 @@ class Context implements HandlerContext<unknown, unknown, unknown> {
     this.db = {
       transaction: (work, options) => runtime.db.inOrganization(org.id, work, options),
       query: (text, values) => runtime.db.statement(org.id, text, values),
+      batched: (statement, item) => runtime.db.batched(org.id, statement, item),
     }
   }
 

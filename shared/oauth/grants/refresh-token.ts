@@ -5,7 +5,7 @@
 import { digestOf, randomToken } from '../../crypto/random.ts'
 import { insertAuditEvent } from '../../db/audit.ts'
 import { takeBackHit, weighHit } from '../../db/rate-limits.ts'
-import { consumeRefreshToken } from '../../db/refresh-tokens.ts'
+import { consumeRefreshToken, REFRESH_RATE_WINDOW_SECONDS, refreshRotation } from '../../db/refresh-tokens.ts'
 import type { HandlerContext } from '../../http/define-function.ts'
 import { OAuthError, rateLimited } from '../../http/errors.ts'
 import { policyOf } from '../../oidc/policy.ts'
@@ -23,8 +23,6 @@ export interface RefreshParameters {
 }
 
 const invalidGrant = (description: string) => new OAuthError('invalid_grant', description)
-// The per-family limit counts uses per minute (DESIGN.md §7: refresh 60/min per token family).
-const RATE_WINDOW_SECONDS = 60
 
 export async function refreshTokenGrant(
   ctx: HandlerContext<unknown, unknown, unknown>,
@@ -40,20 +38,26 @@ export async function refreshTokenGrant(
   // family later revokes this access token too.
   const jti = newAccessTokenId()
   const issuedAt = Math.floor(Date.now() / 1000)
-  // One statement, one round trip, its own transaction: it consumes the token, stores the
-  // successor and counts the use on the family's rate limit, or refuses and changes nothing
-  // but the count (consumeRefreshToken). After a refusal the client can mend (too many uses, a
-  // scope or resource beyond the grant) the token stays usable.
-  const lookup = await consumeRefreshToken(ctx.db, digest, client.clientId, {
-    nextDigest: digestOf(next),
-    idleSeconds: client.refreshTokenIdleTtl,
-    limitWindowSeconds: RATE_WINDOW_SECONDS,
-    perMinute,
-    scope: requestedScope,
-    resource: params.resource ?? [],
-    accessTokenJti: jti,
-    accessTokenExpiresAt: new Date((issuedAt + client.accessTokenTtl) * 1000),
-  })
+  // One statement, its own transaction, shared with the other refreshes of the organization
+  // that arrive meanwhile (Database.batched): it consumes the token, stores the successor and
+  // counts the use on the family's rate limit, or refuses and changes nothing but the count
+  // (refreshRotation). After a refusal the client can mend (too many uses, a scope or resource
+  // beyond the grant) the token stays usable.
+  const lookup = await consumeRefreshToken(
+    ctx.db,
+    {
+      tokenDigest: digest,
+      clientId: client.clientId,
+      nextDigest: digestOf(next),
+      idleSeconds: client.refreshTokenIdleTtl,
+      perMinute,
+      scope: requestedScope,
+      resource: params.resource ?? [],
+      accessTokenJti: jti,
+      accessTokenExpiresAt: new Date((issuedAt + client.accessTokenTtl) * 1000),
+    },
+    (rotation) => ctx.db.batched(refreshRotation, rotation),
+  )
   if (lookup.state === 'invalid') throw invalidGrant('the refresh token is invalid, expired or revoked')
   const family = lookup.family
   if (lookup.state === 'reused') {
@@ -83,8 +87,9 @@ export async function refreshTokenGrant(
     // A refusal the client can mend (wait, ask for less) does not use up the allowance: its
     // hit is taken back. A disabled user's grant is revoked below, so its count is moot.
     if (reason !== 'inactive')
-      await takeBackHit(ctx.db, ctx.org.id, `refresh:${family.id}`, RATE_WINDOW_SECONDS)
-    if (reason === 'rate') throw rateLimited(weighHit(lookup.hit, RATE_WINDOW_SECONDS, perMinute).retryAfter)
+      await takeBackHit(ctx.db, ctx.org.id, `refresh:${family.id}`, REFRESH_RATE_WINDOW_SECONDS)
+    if (reason === 'rate')
+      throw rateLimited(weighHit(lookup.hit, REFRESH_RATE_WINDOW_SECONDS, perMinute).retryAfter)
     if (reason === 'scope') {
       const refused = requestedScope.find((s) => !family.scope.includes(s))
       throw new OAuthError('invalid_scope', `scope "${refused}" was not granted originally`)

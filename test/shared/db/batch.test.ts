@@ -1,0 +1,220 @@
+/**
+ * Batched statements (shared/db/batch.ts) on a real PostgreSQL, with the statement the token
+ * endpoint batches: the rotation of refresh tokens. Uses that arrive while a batch is in flight
+ * go together in the next one, each with its own outcome; the same token never twice in one
+ * batch; a failing batch fails each of its requests and writes nothing; each organization's
+ * items run under its own row-level security scope.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type BatchedStatement, Batcher } from '../../../shared/db/batch.ts'
+import type { Database, Queryable } from '../../../shared/db/database.ts'
+import {
+  consumeRefreshToken,
+  type Rotation,
+  type RotationRecord,
+  refreshRotation,
+} from '../../../shared/db/refresh-tokens.ts'
+import {
+  createTestDatabase,
+  holdRowLock,
+  runtimeDatabase,
+  type TestDatabase,
+} from '../../support/database.ts'
+import { seedOrganization, seedUser } from '../../support/seed.ts'
+
+let db: TestDatabase
+let database: Database
+let orgA: string
+let orgB: string
+const users = new Map<string, string>()
+
+// Each token and successor gets its own number: a digest of 32 bytes of it.
+let counter = 0
+const digest = (n = ++counter) => {
+  const b = Buffer.alloc(32)
+  b.writeUInt32BE(n)
+  return b
+}
+
+/** A family with one usable token, as a code exchange leaves it; the token's digest. */
+async function usableToken(org: string): Promise<Buffer> {
+  const token = digest()
+  await db.sql(
+    `WITH f AS (
+       INSERT INTO refresh_token_families (organization_id, client_id, user_id, scope, auth_time, amr, expires_at)
+       VALUES ($1, 'client', $2, '{openid,offline_access}', now(), '{pwd}', now() + interval '30 days') RETURNING id
+     )
+     INSERT INTO refresh_tokens (token_digest, organization_id, family_id, idle_expires_at)
+     SELECT $3, $1, f.id, now() + interval '14 days' FROM f`,
+    [org, users.get(org), token],
+  )
+  return token
+}
+
+const use = (token: Buffer, overrides: Partial<Rotation> = {}): Rotation => ({
+  tokenDigest: token,
+  clientId: 'client',
+  nextDigest: digest(),
+  idleSeconds: 3600,
+  perMinute: 1000,
+  scope: [],
+  resource: [],
+  accessTokenJti: `jti-${counter}`,
+  accessTokenExpiresAt: new Date(Date.now() + 300_000),
+  ...overrides,
+})
+
+/** The rotation statement, noting the size of each batch it runs. */
+function observed(): { statement: BatchedStatement<Rotation, RotationRecord>; sizes: number[] } {
+  const sizes: number[] = []
+  return {
+    sizes,
+    statement: {
+      ...refreshRotation,
+      run(query, items) {
+        sizes.push(items.length)
+        return refreshRotation.run(query, items)
+      },
+    },
+  }
+}
+
+function batcherOf(statement: BatchedStatement<Rotation, RotationRecord>, inFlight: number, maxItems = 64) {
+  return new Batcher(
+    statement,
+    { inFlight, maxItems },
+    (org) => (text, values) => database.statement(org, text, values),
+  )
+}
+
+/** One statement at a time in `org`, as a handler's ctx.db.query runs them. */
+const tenant = (org: string): Queryable => ({
+  query: (text, values) => database.statement(org, text, values),
+})
+
+/** Submits `first` and waits until its batch is in flight, stuck on a lock of its token's row. */
+async function stuck(b: Batcher<Rotation, RotationRecord>, org: string) {
+  const token = await usableToken(org)
+  const lock = await holdRowLock(db, 'refresh_tokens', token, 'token_digest')
+  const first = b.submit(org, use(token))
+  await lock.waiters(1)
+  return { first, release: () => lock.release() }
+}
+
+const consumed = async (token: Buffer) =>
+  (
+    await db.sql<{ c: boolean }>(
+      'SELECT consumed_at IS NOT NULL AS c FROM refresh_tokens WHERE token_digest = $1',
+      [token],
+    )
+  )[0]?.c
+
+beforeAll(async () => {
+  db = await createTestDatabase()
+  database = runtimeDatabase(db.appUrl, { poolMax: 4 })
+  orgA = await seedOrganization(db, { slug: 'batch-a' })
+  orgB = await seedOrganization(db, { slug: 'batch-b' })
+  users.set(orgA, await seedUser(db, orgA, 'a@batch.test'))
+  users.set(orgB, await seedUser(db, orgB, 'b@batch.test'))
+})
+
+afterAll(() => database.close())
+
+describe('a batched statement', () => {
+  it('runs at once, alone, while a batch slot is free', async () => {
+    const { statement, sizes } = observed()
+    const b = batcherOf(statement, 2)
+    for (let i = 0; i < 3; i++)
+      expect((await b.submit(orgA, use(await usableToken(orgA))))?.rotated).toBe(true)
+    expect(sizes).toEqual([1, 1, 1])
+  })
+
+  it('sends the uses that wait for a slot together, each with its own outcome', async () => {
+    const { statement, sizes } = observed()
+    const b = batcherOf(statement, 1)
+    const { first, release } = await stuck(b, orgA)
+    const [plain, wider, other] = [await usableToken(orgA), await usableToken(orgA), await usableToken(orgA)]
+    const waiting = [
+      b.submit(orgA, use(plain)),
+      b.submit(orgA, use(wider, { scope: ['openid', 'admin'] })),
+      b.submit(orgA, use(digest())),
+      b.submit(orgA, use(other, { clientId: 'another-client' })),
+    ]
+    expect(b.inFlight).toBe(1)
+    await release()
+    expect((await first)?.rotated).toBe(true)
+    const [a, w, unknown, foreign] = await Promise.all(waiting)
+    expect(sizes).toEqual([1, 4])
+    expect(a).toMatchObject({ rotated: true, scope_ok: true, within_limit: true, count: 1 })
+    expect(w).toMatchObject({ rotated: false, scope_ok: false })
+    expect(unknown).toBeUndefined()
+    expect(foreign).toBeUndefined()
+    expect([await consumed(plain), await consumed(wider), await consumed(other)]).toEqual([
+      true,
+      false,
+      false,
+    ])
+  })
+
+  it('never puts the same token twice in one batch: one rotation, then a reuse', async () => {
+    const { statement, sizes } = observed()
+    const b = batcherOf(statement, 1)
+    const { first, release } = await stuck(b, orgA)
+    const token = await usableToken(orgA)
+    const rotate = (r: Rotation) => b.submit(orgA, r)
+    const twice = [
+      consumeRefreshToken(tenant(orgA), use(token), rotate),
+      consumeRefreshToken(tenant(orgA), use(token), rotate),
+    ]
+    await release()
+    await first
+    const states = (await Promise.all(twice)).map((l) => l.state)
+    expect(states.sort()).toEqual(['reused', 'rotated'])
+    expect(sizes).toEqual([1, 1, 1])
+  })
+
+  it('fails each request of a failing batch and writes nothing of it', async () => {
+    const { statement } = observed()
+    const b = batcherOf(statement, 1)
+    const { first, release } = await stuck(b, orgA)
+    const [good, bad] = [await usableToken(orgA), await usableToken(orgA)]
+    // A successor digest of the wrong length breaks the table's CHECK: the batch rolls back.
+    const waiting = [b.submit(orgA, use(good)), b.submit(orgA, use(bad, { nextDigest: Buffer.alloc(31) }))]
+    const outcomes = Promise.allSettled(waiting)
+    await release()
+    await first
+    for (const o of await outcomes) expect(o).toMatchObject({ status: 'rejected', reason: { code: '23514' } })
+    expect([await consumed(good), await consumed(bad)]).toEqual([false, false])
+    const hits = await db.sql(
+      `SELECT 1 FROM rate_limit_counters c JOIN refresh_tokens r ON c.key = 'refresh:' || r.family_id
+        WHERE r.token_digest = ANY($1)`,
+      [[good, bad]],
+    )
+    expect(hits).toEqual([])
+  })
+
+  it('runs each organization’s items in batches of their own, under its own scope, in turn', async () => {
+    const { statement, sizes } = observed()
+    const b = batcherOf(statement, 1)
+    const { first, release } = await stuck(b, orgA)
+    const [a1, b1, a2] = [await usableToken(orgA), await usableToken(orgB), await usableToken(orgA)]
+    const waiting = [b.submit(orgA, use(a1)), b.submit(orgB, use(b1)), b.submit(orgA, use(a2))]
+    // Under A's scope, row-level security hides B's token: it is rotated only in B's batch.
+    await release()
+    await first
+    expect((await Promise.all(waiting)).map((r) => r?.rotated)).toEqual([true, true, true])
+    expect(sizes).toEqual([1, 2, 1])
+  })
+
+  it('takes at most maxItems in one batch; the rest go in the next, in order', async () => {
+    const { statement, sizes } = observed()
+    const b = batcherOf(statement, 1, 2)
+    const { first, release } = await stuck(b, orgA)
+    const tokens = [await usableToken(orgA), await usableToken(orgA), await usableToken(orgA)]
+    const waiting = tokens.map((t) => b.submit(orgA, use(t)))
+    await release()
+    await first
+    expect((await Promise.all(waiting)).map((r) => r?.rotated)).toEqual([true, true, true])
+    expect(sizes).toEqual([1, 2, 1])
+  })
+})
