@@ -54,7 +54,10 @@ export class Runtime {
       onError: (err) => this.log.warn({ err }, 'idle database connection failed'),
     })
     this.organizations = new OrganizationDirectory(this.db, config.publicUrl, config.cacheTtlMs)
-    this.metrics = new Metrics(() => this.db.stats())
+    this.metrics = new Metrics(
+      () => this.db.stats(),
+      () => this.db.batchStats(),
+    )
     this.keys = new KeyStore(this.db, config.masterKey, config.cacheTtlMs)
     this.clients = new ClientDirectory(this.db, config.cacheTtlMs)
     this.revocations = new RevocationList(this.db, config.cacheTtlMs)

@@ -11,7 +11,7 @@ import type { QueryResultRow } from 'pg'
 
 /** A statement written for many items: the work of `items`, in one statement. */
 export interface BatchedStatement<I, O> {
-  /** For errors and metrics. */
+  /** For errors, and the metrics' label `statement`. */
   readonly name: string
   /**
    * Runs the items' work as one statement (one transaction) through `query` and answers one
@@ -57,6 +57,8 @@ export class Batcher<I, O> {
   // Organizations with waiting items, in the order they are served.
   readonly #queues = new Map<string, Waiting<I, O>[]>()
   #inFlight = 0
+  #batches = 0
+  #items = 0
 
   constructor(
     statement: BatchedStatement<I, O>,
@@ -81,9 +83,14 @@ export class Batcher<I, O> {
     })
   }
 
-  /** Batches running now (for tests and metrics). */
+  /** Batches running now. */
   get inFlight(): number {
     return this.#inFlight
+  }
+
+  /** Batches started so far, and the items they carried (the metrics' counters). */
+  get stats(): { readonly statement: string; readonly batches: number; readonly items: number } {
+    return { statement: this.#statement.name, batches: this.#batches, items: this.#items }
   }
 
   #pump(): void {
@@ -96,6 +103,8 @@ export class Batcher<I, O> {
       this.#queues.delete(organizationId)
       if (queue.length > 0) this.#queues.set(organizationId, queue)
       this.#inFlight++
+      this.#batches++
+      this.#items += batch.length
       void this.#run(organizationId, batch)
     }
   }

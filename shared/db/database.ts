@@ -37,6 +37,13 @@ export interface TransactionOptions {
   readonly durable?: boolean
 }
 
+/** How often a batched statement ran, and for how many requests in all. */
+export interface BatchStats {
+  readonly statement: string
+  readonly batches: number
+  readonly items: number
+}
+
 export interface PoolStats {
   total: number
   idle: number
@@ -147,6 +154,10 @@ export class Database {
 
   stats(): PoolStats {
     return { total: this.pool.totalCount, idle: this.pool.idleCount, waiting: this.pool.waitingCount }
+  }
+
+  batchStats(): BatchStats[] {
+    return [...this.batchers.values()].map((b) => b.stats)
   }
 
   async close(): Promise<void> {

@@ -222,7 +222,7 @@ SELECT t.*, hit.count, hit.previous, hit.elapsed, checks.within_limit, checks.sc
  * when its token was not usable.
  */
 export const refreshRotation: BatchedStatement<Rotation, RotationRecord> = {
-  name: 'refresh token rotation',
+  name: 'refresh_token_rotation',
   keyOf: (r) => r.tokenDigest.toString('hex'),
   async run(query, rotations) {
     const { rows } = await query<NonNullable<RotationRecord> & { n: number }>(ROTATE_SQL, [

@@ -4,7 +4,7 @@
  */
 import { collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client'
 import { queuedPasswordHashes } from '../crypto/password.ts'
-import type { PoolStats } from '../db/database.ts'
+import type { BatchStats, PoolStats } from '../db/database.ts'
 
 /** Upper bounds (seconds) of the request latency histogram's buckets. */
 export const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5]
@@ -22,6 +22,24 @@ interface Series {
 
 type Sample = { labels: Record<string, string | number>; value: number; metricName?: string }
 
+/** A metric whose samples `values` reads on each scrape, for prom-client's registry. */
+function collected(
+  name: string,
+  help: string,
+  type: string,
+  values: () => Sample[],
+  reset = () => {},
+): Metric {
+  return {
+    name,
+    help,
+    type,
+    aggregator: 'sum',
+    get: async () => ({ name, help, type, values: values(), aggregator: 'sum' }),
+    reset,
+  } as unknown as Metric
+}
+
 /**
  * The request metrics, `zenoauth_http_requests_total` (route, plane, method, status) and
  * `zenoauth_http_request_duration_seconds` (route, plane, method), kept in plain numbers and
@@ -35,14 +53,7 @@ export class RequestMetrics {
 
   constructor(registry: Registry) {
     const metric = (name: string, help: string, type: string, values: () => Sample[]) =>
-      ({
-        name,
-        help,
-        type,
-        aggregator: 'sum',
-        get: async () => ({ name, help, type, values: values(), aggregator: 'sum' }),
-        reset: () => this.reset(),
-      }) as unknown as Metric
+      collected(name, help, type, values, () => this.reset())
     registry.registerMetric(
       metric(
         'zenoauth_http_requests_total',
@@ -133,8 +144,21 @@ export class Metrics {
 
   private processMetrics = false
 
-  constructor(poolStats: () => PoolStats) {
+  constructor(poolStats: () => PoolStats, batchStats: () => readonly BatchStats[] = () => []) {
     this.requests = new RequestMetrics(this.registry)
+    // Batched statements (shared/db/batch.ts): items per batch is items_total / batches_total.
+    const batched = (name: string, help: string, pick: (b: BatchStats) => number) =>
+      this.registry.registerMetric(
+        collected(name, help, 'counter', () =>
+          batchStats().map((b) => ({ labels: { statement: b.statement }, value: pick(b) })),
+        ),
+      )
+    batched('zenoauth_db_batches_total', 'Batched statements run, by statement.', (b) => b.batches)
+    batched(
+      'zenoauth_db_batched_items_total',
+      'Requests served by batched statements, by statement.',
+      (b) => b.items,
+    )
     const pool = (name: string, help: string, pick: (s: PoolStats) => number) =>
       new Gauge({
         name,

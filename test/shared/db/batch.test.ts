@@ -14,6 +14,7 @@ import {
   type RotationRecord,
   refreshRotation,
 } from '../../../shared/db/refresh-tokens.ts'
+import { Metrics } from '../../../shared/http/metrics.ts'
 import {
   createTestDatabase,
   holdRowLock,
@@ -204,6 +205,22 @@ describe('a batched statement', () => {
     await first
     expect((await Promise.all(waiting)).map((r) => r?.rotated)).toEqual([true, true, true])
     expect(sizes).toEqual([1, 2, 1])
+  })
+
+  it('counts the batches each process runs, and their items, for the metrics', async () => {
+    // The runtime's own Database: its batches of refreshRotation, as the token endpoint makes them.
+    await database.batched(orgA, refreshRotation, use(await usableToken(orgA)))
+    await Promise.all([
+      database.batched(orgA, refreshRotation, use(await usableToken(orgA))),
+      database.batched(orgA, refreshRotation, use(await usableToken(orgA))),
+    ])
+    expect(database.batchStats()).toEqual([{ statement: 'refresh_token_rotation', batches: 3, items: 3 }])
+    const text = await new Metrics(
+      () => database.stats(),
+      () => database.batchStats(),
+    ).registry.metrics()
+    expect(text).toMatch(/^zenoauth_db_batches_total\{statement="refresh_token_rotation"\} 3$/m)
+    expect(text).toMatch(/^zenoauth_db_batched_items_total\{statement="refresh_token_rotation"\} 3$/m)
   })
 
   it('takes at most maxItems in one batch; the rest go in the next, in order', async () => {
