@@ -88,9 +88,19 @@ export class Batcher<I, O> {
     return this.#inFlight
   }
 
-  /** Batches started so far, and the items they carried (the metrics' counters). */
-  get stats(): { readonly statement: string; readonly batches: number; readonly items: number } {
-    return { statement: this.#statement.name, batches: this.#batches, items: this.#items }
+  /**
+   * Batches started so far and the items they carried (the metrics' counters), and the items
+   * waiting now for a batch.
+   */
+  get stats(): {
+    readonly statement: string
+    readonly batches: number
+    readonly items: number
+    readonly waiting: number
+  } {
+    let waiting = 0
+    for (const queue of this.#queues.values()) waiting += queue.length
+    return { statement: this.#statement.name, batches: this.#batches, items: this.#items, waiting }
   }
 
   #pump(): void {

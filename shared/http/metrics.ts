@@ -159,6 +159,14 @@ export class Metrics {
       'Requests served by batched statements, by statement.',
       (b) => b.items,
     )
+    this.registry.registerMetric(
+      collected(
+        'zenoauth_db_batch_waiting',
+        'Requests waiting for the next batch, by statement.',
+        'gauge',
+        () => batchStats().map((b) => ({ labels: { statement: b.statement }, value: b.waiting })),
+      ),
+    )
     const pool = (name: string, help: string, pick: (s: PoolStats) => number) =>
       new Gauge({
         name,

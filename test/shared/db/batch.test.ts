@@ -142,6 +142,7 @@ describe('a batched statement', () => {
       b.submit(orgA, use(other, { clientId: 'another-client' })),
     ]
     expect(b.inFlight).toBe(1)
+    expect(b.stats.waiting).toBe(4)
     await release()
     expect((await first)?.rotated).toBe(true)
     const [a, w, unknown, foreign] = await Promise.all(waiting)
@@ -172,6 +173,20 @@ describe('a batched statement', () => {
     const states = (await Promise.all(twice)).map((l) => l.state)
     expect(states.sort()).toEqual(['reused', 'rotated'])
     expect(sizes).toEqual([1, 1, 1])
+  })
+
+  it('leaves a token used at once in two processes to its row lock: one rotation, then a reuse', async () => {
+    // Each process has its own batches; they meet on the token's row.
+    const [one, two] = [batcherOf(refreshRotation, 1), batcherOf(refreshRotation, 1)]
+    const token = await usableToken(orgA)
+    const lock = await holdRowLock(db, 'refresh_tokens', token, 'token_digest')
+    const twice = [
+      consumeRefreshToken(tenant(orgA), use(token), (r) => one.submit(orgA, r)),
+      consumeRefreshToken(tenant(orgA), use(token), (r) => two.submit(orgA, r)),
+    ]
+    await lock.waiters(2)
+    await lock.release()
+    expect((await Promise.all(twice)).map((l) => l.state).sort()).toEqual(['reused', 'rotated'])
   })
 
   it('fails each request of a failing batch and writes nothing of it', async () => {
@@ -214,13 +229,16 @@ describe('a batched statement', () => {
       database.batched(orgA, refreshRotation, use(await usableToken(orgA))),
       database.batched(orgA, refreshRotation, use(await usableToken(orgA))),
     ])
-    expect(database.batchStats()).toEqual([{ statement: 'refresh_token_rotation', batches: 3, items: 3 }])
+    expect(database.batchStats()).toEqual([
+      { statement: 'refresh_token_rotation', batches: 3, items: 3, waiting: 0 },
+    ])
     const text = await new Metrics(
       () => database.stats(),
       () => database.batchStats(),
     ).registry.metrics()
     expect(text).toMatch(/^zenoauth_db_batches_total\{statement="refresh_token_rotation"\} 3$/m)
     expect(text).toMatch(/^zenoauth_db_batched_items_total\{statement="refresh_token_rotation"\} 3$/m)
+    expect(text).toMatch(/^zenoauth_db_batch_waiting\{statement="refresh_token_rotation"\} 0$/m)
   })
 
   it('takes at most maxItems in one batch; the rest go in the next, in order', async () => {
