@@ -202,7 +202,8 @@ const ROTATE_SQL = `WITH i AS (
 ), used AS (
   UPDATE refresh_tokens r SET consumed_at = now()
     FROM t JOIN checks ON checks.n = t.n JOIN i ON i.n = t.n
-   WHERE r.token_digest = decode(i.digest, 'hex') AND r.family_id = t.id AND r.consumed_at IS NULL
+   WHERE r.token_digest = ANY($3::bytea[]) AND r.token_digest = decode(i.digest, 'hex') AND r.family_id = t.id
+     AND r.consumed_at IS NULL
      AND checks.within_limit AND checks.scope_ok AND checks.resource_ok AND t.user_active
   RETURNING t.n
 ), next AS (
@@ -245,6 +246,8 @@ export const refreshRotation: BatchedStatement<Rotation, RotationRecord> = {
           .sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0)),
       ),
       REFRESH_RATE_WINDOW_SECONDS,
+      // The digests once more as an array, for the consume to find its rows by the key's index.
+      rotations.map((r) => r.tokenDigest),
     ])
     const byItem: RotationRecord[] = rotations.map(() => undefined)
     for (const row of rows) byItem[row.n] = row
@@ -254,7 +257,7 @@ export const refreshRotation: BatchedStatement<Rotation, RotationRecord> = {
 
 /**
  * What became of one use of a refresh token, rotated by `rotate` (the refresh grant passes
- * its organization's batches of refreshRotation; by default, a batch of one on `q`).
+ * its organization's batches of refreshRotation).
  *
  * When no usable token was found, a second statement says why: a token rotated away before
  * is a reuse, reported with its family so the caller revokes all of it. A concurrent use of
@@ -265,8 +268,7 @@ export const refreshRotation: BatchedStatement<Rotation, RotationRecord> = {
 export async function consumeRefreshToken(
   q: Queryable,
   rotation: Rotation,
-  rotate: (r: Rotation) => Promise<RotationRecord> = async (r) =>
-    (await refreshRotation.run((text, values) => q.query(text, values), [r]))[0],
+  rotate: (r: Rotation) => Promise<RotationRecord>,
 ): Promise<RefreshLookup> {
   const r = await rotate(rotation)
   if (r) {
