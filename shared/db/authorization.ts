@@ -1,4 +1,5 @@
 /** SQL for the authorization code flow: pending requests, codes, consents. */
+import type { BatchedStatement } from './batch.ts'
 import type { Queryable } from './database.ts'
 
 export interface PendingRequest {
@@ -200,25 +201,50 @@ export async function insertAuthorizationCode(
   )
 }
 
+/** A use of a code: its digest, and the access token about to be issued under it. */
+export interface CodeUse {
+  readonly digest: Buffer
+  readonly jti: string
+  readonly expiresAt: Date
+}
+
+/** A consumed code, and whether its user is still active. */
+export interface ConsumedCode {
+  readonly code: AuthorizationCode
+  readonly userActive: boolean
+}
+
 /**
- * Consumes a code with one atomic UPDATE (DESIGN.md §4), saying too whether its user is still
- * active; undefined when the code is unknown, expired or used before (takeCodeIssuance tells
- * those apart). The access token about to be issued under the code is recorded in the same
- * statement: a second use then revokes it, and clearCodeIssuance takes it back when the
- * exchange is refused after all.
+ * Consumes codes with one atomic UPDATE (DESIGN.md §4), many at once: the exchanges that
+ * arrive together share it (Database.batched). For each code it says too whether its user is
+ * still active; undefined when the code is unknown, expired or used before (takeCodeIssuance
+ * tells those apart). The access token about to be issued under the code is recorded in the
+ * same statement: a second use then revokes it, and clearCodeIssuance takes it back when the
+ * exchange is refused after all. The same code never goes twice in one batch (keyOf): a
+ * second use waits for the next and finds it consumed. Two batches at once (two processes)
+ * lock their codes in the order of their digests.
  */
-export async function consumeAuthorizationCode(
-  q: Queryable,
-  codeDigest: Buffer,
-  issuing: { readonly jti: string; readonly expiresAt: Date },
-): Promise<{ readonly code: AuthorizationCode; readonly userActive: boolean } | undefined> {
-  const { rows } = await q.query<CodeRecord & { user_active: boolean | null }>(
-    `UPDATE authorization_codes c SET consumed_at = now(), issued_access_token_jti = $2, issued_access_token_expires_at = $3
-      WHERE code_digest = $1 AND consumed_at IS NULL AND expires_at > now()
-      RETURNING ${CODE_COLUMNS}, (SELECT is_active FROM users WHERE id = c.user_id) AS user_active`,
-    [codeDigest, issuing.jti, issuing.expiresAt],
-  )
-  return rows[0] && { code: toCode(rows[0]), userActive: rows[0].user_active === true }
+export const codeConsumption: BatchedStatement<CodeUse, ConsumedCode | undefined> = {
+  name: 'authorization_code_consumption',
+  keyOf: (use) => use.digest.toString('hex'),
+  async run(query, uses) {
+    const items = uses
+      .map((u, n) => ({ n, code_hex: u.digest.toString('hex'), jti: u.jti, jti_expires_at: u.expiresAt }))
+      .sort((a, b) => (a.code_hex < b.code_hex ? -1 : a.code_hex > b.code_hex ? 1 : 0))
+    const { rows } = await query<CodeRecord & { n: number; user_active: boolean | null }>(
+      `UPDATE authorization_codes c SET consumed_at = now(), issued_access_token_jti = i.jti,
+              issued_access_token_expires_at = i.jti_expires_at
+         FROM jsonb_to_recordset($1::jsonb) AS i(n int, code_hex text, jti text, jti_expires_at timestamptz)
+        WHERE c.code_digest = ANY($2::bytea[]) AND c.code_digest = decode(i.code_hex, 'hex')
+          AND c.consumed_at IS NULL AND c.expires_at > now()
+        RETURNING i.n, ${CODE_COLUMNS}, (SELECT is_active FROM users WHERE id = c.user_id) AS user_active`,
+      // The digests once more as an array: the codes are then found by their key's index.
+      [JSON.stringify(items), uses.map((u) => u.digest)],
+    )
+    const byUse: (ConsumedCode | undefined)[] = uses.map(() => undefined)
+    for (const r of rows) byUse[r.n] = { code: toCode(r), userActive: r.user_active === true }
+    return byUse
+  },
 }
 
 /** What the first use of a code issued. */

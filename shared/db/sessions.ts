@@ -1,5 +1,6 @@
 /** SQL for browser sessions. */
 import type { AuthorizationCode } from './authorization.ts'
+import type { BatchedStatement } from './batch.ts'
 import type { Queryable } from './database.ts'
 import { prefixedUserColumns, type User, userOfPrefixed } from './users.ts'
 
@@ -73,17 +74,21 @@ export async function insertSession(
   return toSession(rows[0]!)
 }
 
+// A session is live until it is ended or either of its timeouts passes. Its touch (last seen
+// now, idle timeout extended) is due when it was last seen more than a minute ago: one write
+// a minute at most.
+const SESSION_IS_LIVE = 'ended_at IS NULL AND expires_at > now() AND idle_expires_at > now()'
+const TOUCH_IS_DUE = "found.last_seen_at < now() - interval '1 minute'"
+
 /**
- * The CTEs `found`, the live session with the cookie digest $1 (not ended, inside both
- * timeouts), and `touched`, the same row with its idle timeout extended by $2 seconds when it
- * was last seen more than a minute ago (one write a minute at most).
+ * The CTEs `found`, the live session with the cookie digest $1, and `touched`, the same row
+ * with its idle timeout extended by $2 seconds when its touch is due.
  */
 const LIVE_SESSION = `found AS (
-       SELECT * FROM sessions
-        WHERE token_digest = $1 AND ended_at IS NULL AND expires_at > now() AND idle_expires_at > now()
+       SELECT * FROM sessions WHERE token_digest = $1 AND ${SESSION_IS_LIVE}
      ), touched AS (
        UPDATE sessions s SET last_seen_at = now(), idle_expires_at = least(s.expires_at, now() + make_interval(secs => $2))
-         FROM found WHERE s.id = found.id AND found.last_seen_at < now() - interval '1 minute'
+         FROM found WHERE s.id = found.id AND ${TOUCH_IS_DUE}
        RETURNING s.*
      )`
 
@@ -121,48 +126,88 @@ export type CodeRequest = Pick<
   'clientId' | 'redirectUri' | 'scope' | 'nonce' | 'codeChallenge' | 'resource'
 >
 
+/** A code for whoever is signed in with the session whose cookie has `sessionDigest`. */
+export interface SignedInCode extends CodeRequest {
+  readonly sessionDigest: Buffer
+  /** The session's idle timeout, extended by the touch (LIVE_SESSION). */
+  readonly idleSeconds: number
+  readonly digest: Buffer
+  readonly ttlSeconds: number
+  readonly firstParty: boolean
+}
+
 /**
- * The authorization endpoint's common case in one statement: a browser with a live session of
- * an active user, and consent not needed (`firstParty`) or remembered for every scope asked,
- * gets its code stored here. Undefined, with nothing written but the session's touch, when
- * any of that does not hold: the caller then takes the long way (findSignedIn, the pages).
+ * The authorization endpoint's common case in one statement, many at once (the requests that
+ * arrive together share it: Database.batched): a browser with a live session of an active
+ * user, and consent not needed (`firstParty`) or remembered for every scope asked, gets its
+ * code stored here. Undefined, with nothing written but the session's touch, when any of that
+ * does not hold: the caller then takes the long way (findSignedIn, the pages). The sessions
+ * are found and touched as LIVE_SESSION does, in the order of their cookies' digests, so two
+ * batches at once (two processes) that touch the same sessions lock them in the same order.
  */
-export async function insertCodeForSignedIn(
-  q: Queryable,
-  organizationId: string,
-  session: { readonly tokenDigest: Buffer; readonly idleSeconds: number },
-  code: CodeRequest & { readonly digest: Buffer; readonly ttlSeconds: number; readonly firstParty: boolean },
-): Promise<{ readonly userId: string; readonly sessionId: string } | undefined> {
-  const { rows } = await q.query<{ user_id: string; session_id: string }>(
-    `WITH ${LIVE_SESSION}, signed_in AS (
-       SELECT found.id, found.user_id, found.auth_time, found.amr
-         FROM found JOIN users u ON u.id = found.user_id AND u.is_active
-        WHERE $10::boolean
-           OR EXISTS (SELECT 1 FROM consents k
-                       WHERE k.user_id = found.user_id AND k.client_id = $4 AND k.scope @> $6::text[])
-     )
-     INSERT INTO authorization_codes (code_digest, organization_id, client_id, user_id, session_id, redirect_uri,
-       scope, nonce, code_challenge, resource, auth_time, amr, expires_at)
-     SELECT $3, $11, $4, s.user_id, s.id, $5, $6, $7, $8, $9, s.auth_time, s.amr, now() + make_interval(secs => $12)
-       FROM signed_in s
-     RETURNING user_id, session_id`,
-    [
-      session.tokenDigest,
-      session.idleSeconds,
-      code.digest,
-      code.clientId,
-      code.redirectUri,
-      code.scope,
-      code.nonce,
-      code.codeChallenge,
-      code.resource,
-      code.firstParty,
-      organizationId,
-      code.ttlSeconds,
-    ],
-  )
-  const r = rows[0]
-  return r && { userId: r.user_id, sessionId: r.session_id }
+export const signedInCodes: BatchedStatement<SignedInCode, SignedInGrant | undefined> = {
+  name: 'authorization_code_for_session',
+  async run(query, requests) {
+    const items = requests
+      .map((r, n) => ({
+        n,
+        session_hex: r.sessionDigest.toString('hex'),
+        idle_seconds: r.idleSeconds,
+        code_hex: r.digest.toString('hex'),
+        client_id: r.clientId,
+        redirect_uri: r.redirectUri,
+        scope_json: r.scope,
+        nonce: r.nonce,
+        code_challenge: r.codeChallenge,
+        resource_json: r.resource,
+        first_party: r.firstParty,
+        ttl_seconds: r.ttlSeconds,
+      }))
+      .sort((a, b) => (a.session_hex < b.session_hex ? -1 : a.session_hex > b.session_hex ? 1 : 0))
+    const { rows } = await query<{ code_digest: Buffer; user_id: string; session_id: string }>(
+      `WITH i AS (
+         SELECT i.*, ARRAY(SELECT jsonb_array_elements_text(i.scope_json)) AS scope,
+                CASE WHEN jsonb_typeof(i.resource_json) = 'array'
+                     THEN ARRAY(SELECT jsonb_array_elements_text(i.resource_json)) END AS resource
+           FROM jsonb_to_recordset($1::jsonb) AS i(n int, session_hex text, idle_seconds float8, code_hex text,
+             client_id text, redirect_uri text, scope_json jsonb, nonce text, code_challenge text,
+             resource_json jsonb, first_party boolean, ttl_seconds float8)
+       ), found AS (
+         SELECT i.n, s.* FROM i CROSS JOIN LATERAL (
+           SELECT * FROM sessions WHERE token_digest = decode(i.session_hex, 'hex') AND ${SESSION_IS_LIVE}) s
+       ), touched AS (
+         UPDATE sessions s SET last_seen_at = now(),
+                idle_expires_at = least(s.expires_at, now() + make_interval(secs => i.idle_seconds))
+           FROM found JOIN i ON i.n = found.n
+          WHERE s.id = found.id AND ${TOUCH_IS_DUE}
+       ), signed_in AS (
+         SELECT found.n, found.id, found.user_id, found.auth_time, found.amr
+           FROM found JOIN i ON i.n = found.n JOIN users u ON u.id = found.user_id AND u.is_active
+          WHERE i.first_party
+             OR EXISTS (SELECT 1 FROM consents k
+                         WHERE k.user_id = found.user_id AND k.client_id = i.client_id AND k.scope @> i.scope)
+       )
+       INSERT INTO authorization_codes (code_digest, organization_id, client_id, user_id, session_id, redirect_uri,
+         scope, nonce, code_challenge, resource, auth_time, amr, expires_at)
+       SELECT decode(i.code_hex, 'hex'), zenoauth_current_org(), i.client_id, s.user_id, s.id,
+              i.redirect_uri, i.scope, i.nonce, i.code_challenge, i.resource, s.auth_time, s.amr,
+              now() + make_interval(secs => i.ttl_seconds)
+         FROM signed_in s JOIN i ON i.n = s.n
+       RETURNING code_digest, user_id, session_id`,
+      [JSON.stringify(items)],
+    )
+    const byCode = new Map(rows.map((r) => [r.code_digest.toString('hex'), r]))
+    return requests.map((r) => {
+      const row = byCode.get(r.digest.toString('hex'))
+      return row && { userId: row.user_id, sessionId: row.session_id }
+    })
+  },
+}
+
+/** Whom a code was issued to. */
+export interface SignedInGrant {
+  readonly userId: string
+  readonly sessionId: string
 }
 
 const LIVE_SESSION_WITH_USER = `WITH ${LIVE_SESSION}, live AS (

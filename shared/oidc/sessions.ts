@@ -8,14 +8,15 @@ import { digestOf, randomToken } from '../crypto/random.ts'
 import { type AuditEvent, insertAuditEvent } from '../db/audit.ts'
 import type { Queryable } from '../db/database.ts'
 import {
-  type CodeRequest,
   endSessions,
   findLiveSession,
   findSignedIn,
-  insertCodeForSignedIn,
   insertSession,
   type Session,
   type SignedIn,
+  type SignedInCode,
+  type SignedInGrant,
+  signedInCodes,
 } from '../db/sessions.ts'
 import type { User } from '../db/users.ts'
 import { clearCookie, readCookie, writeCookie } from '../http/cookies.ts'
@@ -46,18 +47,21 @@ export async function signedInOf(q: Queryable, c: Context, ctx: Ctx): Promise<Si
 }
 
 /**
- * insertCodeForSignedIn for the request's session cookie, in one statement of its own:
- * whom the code was issued to, or undefined (no cookie, no live session, consent needed).
+ * A code for the request's session cookie, in the next batch of signedInCodes: whom the code
+ * was issued to, or undefined (no cookie, no live session, consent needed).
  */
 export async function codeForSignedIn(
   c: Context,
   ctx: Ctx,
-  code: CodeRequest & { readonly digest: Buffer; readonly ttlSeconds: number; readonly firstParty: boolean },
-): Promise<{ readonly userId: string; readonly sessionId: string } | undefined> {
+  code: Omit<SignedInCode, 'sessionDigest' | 'idleSeconds'>,
+): Promise<SignedInGrant | undefined> {
   const digest = sessionCookieDigest(c, ctx)
   if (!digest) return undefined
-  const session = { tokenDigest: digest, idleSeconds: policyOf(ctx.org).sessionIdleSeconds }
-  return insertCodeForSignedIn(ctx.db, ctx.org.id, session, code)
+  return ctx.db.batched(signedInCodes, {
+    ...code,
+    sessionDigest: digest,
+    idleSeconds: policyOf(ctx.org).sessionIdleSeconds,
+  })
 }
 
 /** currentSession in the caller's transaction. */

@@ -6,7 +6,7 @@ import { insertAuditEvent } from '../../db/audit.ts'
 import {
   type AuthorizationCode,
   clearCodeIssuance,
-  consumeAuthorizationCode,
+  codeConsumption,
   takeCodeIssuance,
 } from '../../db/authorization.ts'
 import { insertRevokedAccessToken } from '../../db/revocations.ts'
@@ -38,11 +38,12 @@ export async function authorizationCodeGrant(
   const codeDigest = digestOf(params.code)
   // The access token's identity is chosen ahead so that consuming the code records it: a
   // second use of the code revokes it. Each step below is one statement in one round trip
-  // (ctx.db.query); what must not interleave is ordered by the code's row lock instead.
+  // (ctx.db.query; the consume shared with the exchanges that arrive with it, codeConsumption);
+  // what must not interleave is ordered by the code's row lock instead.
   const jti = newAccessTokenId()
   const issuedAt = Math.floor(Date.now() / 1000)
   const expiresAt = new Date((issuedAt + client.accessTokenTtl) * 1000)
-  const consumed = await consumeAuthorizationCode(ctx.db, codeDigest, { jti, expiresAt })
+  const consumed = await ctx.db.batched(codeConsumption, { digest: codeDigest, jti, expiresAt })
   if (!consumed) throw await refuseReuse(ctx, client, codeDigest)
   // Refusals below leave the code consumed: one try per code.
   const code = consumed.code

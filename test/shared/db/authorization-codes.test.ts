@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
-  consumeAuthorizationCode,
+  type CodeUse,
+  codeConsumption,
   insertAuthorizationCode,
   takeCodeIssuance,
 } from '../../../shared/db/authorization.ts'
@@ -49,12 +50,9 @@ async function consumedCode(jti: string): Promise<Buffer> {
     },
     60,
   )
-  expect(
-    await consumeAuthorizationCode(single, digest, { jti, expiresAt: new Date(Date.now() + 60_000) }),
-  ).toBeDefined()
-  expect(
-    await consumeAuthorizationCode(single, digest, { jti: 'another', expiresAt: new Date() }),
-  ).toBeUndefined()
+  const consume = (use: CodeUse) => runtime.batched(org, codeConsumption, use)
+  expect(await consume({ digest, jti, expiresAt: new Date(Date.now() + 60_000) })).toBeDefined()
+  expect(await consume({ digest, jti: 'another', expiresAt: new Date() })).toBeUndefined()
   return digest
 }
 

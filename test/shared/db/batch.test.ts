@@ -6,7 +6,8 @@
  * items run under its own row-level security scope.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type BatchedStatement, Batcher } from '../../../shared/db/batch.ts'
+import { type CodeUse, codeConsumption } from '../../../shared/db/authorization.ts'
+import { type BatchedStatement, Batcher, type StatementRunner } from '../../../shared/db/batch.ts'
 import type { Database, Queryable } from '../../../shared/db/database.ts'
 import {
   consumeRefreshToken,
@@ -14,6 +15,7 @@ import {
   type RotationRecord,
   refreshRotation,
 } from '../../../shared/db/refresh-tokens.ts'
+import { type SignedInCode, signedInCodes } from '../../../shared/db/sessions.ts'
 import { Metrics } from '../../../shared/http/metrics.ts'
 import {
   createTestDatabase,
@@ -65,27 +67,34 @@ const use = (token: Buffer, overrides: Partial<Rotation> = {}): Rotation => ({
   ...overrides,
 })
 
-/** The rotation statement, noting the size of each batch it runs. */
-function observed(): { statement: BatchedStatement<Rotation, RotationRecord>; sizes: number[] } {
+/** `statement`, noting the size of each batch it runs. */
+function sized<I, O>(
+  statement: BatchedStatement<I, O>,
+): { statement: BatchedStatement<I, O>; sizes: number[] } {
   const sizes: number[] = []
   return {
     sizes,
     statement: {
-      ...refreshRotation,
+      ...statement,
       run(query, items) {
         sizes.push(items.length)
-        return refreshRotation.run(query, items)
+        return statement.run(query, items)
       },
     },
   }
 }
 
+/** The rotation statement, noting the size of each batch it runs. */
+const observed = () => sized(refreshRotation)
+
+/** Batches run as the runtime's Database runs them: one statement in the organization's scope. */
+const runner =
+  (org: string): StatementRunner =>
+  (text, values) =>
+    database.statement(org, text, values)
+
 function batcherOf(statement: BatchedStatement<Rotation, RotationRecord>, inFlight: number, maxItems = 64) {
-  return new Batcher(
-    statement,
-    { inFlight, maxItems },
-    (org) => (text, values) => database.statement(org, text, values),
-  )
+  return new Batcher(statement, { inFlight, maxItems }, runner)
 }
 
 /** One statement at a time in `org`, as a handler's ctx.db.query runs them. */
@@ -251,5 +260,120 @@ describe('a batched statement', () => {
     await first
     expect((await Promise.all(waiting)).map((r) => r?.rotated)).toEqual([true, true, true])
     expect(sizes).toEqual([1, 2, 1])
+  })
+})
+
+/** A live session of `org`'s user, last seen `seenAgo` ago; its cookie's digest and id. */
+async function liveSession(org: string, seenAgo = '0 seconds'): Promise<{ cookie: Buffer; id: string }> {
+  const cookie = digest()
+  const [row] = await db.sql<{ id: string }>(
+    `INSERT INTO sessions (organization_id, user_id, token_digest, auth_time, last_seen_at, idle_expires_at, expires_at)
+     VALUES ($1, $2, $3, now(), now() - $4::interval, now() + interval '1 hour', now() + interval '1 day') RETURNING id`,
+    [org, users.get(org), cookie, seenAgo],
+  )
+  return { cookie, id: row!.id }
+}
+
+const codeFor = (session: Buffer, overrides: Partial<SignedInCode> = {}): SignedInCode => ({
+  sessionDigest: session,
+  idleSeconds: 7200,
+  digest: digest(),
+  ttlSeconds: 60,
+  firstParty: true,
+  clientId: 'client',
+  redirectUri: 'https://rp.test/cb',
+  scope: ['openid', 'profile'],
+  nonce: null,
+  codeChallenge: null,
+  resource: null,
+  ...overrides,
+})
+
+const codeUse = (code: Buffer): CodeUse => ({
+  digest: code,
+  jti: `jti-${++counter}`,
+  expiresAt: new Date(Date.now() + 300_000),
+})
+
+describe('the code flow’s batched statements', () => {
+  it('issue codes for the signed-in sessions of a batch: consent, liveness and the touch per request', async () => {
+    const { statement, sizes } = sized(signedInCodes)
+    const b = new Batcher(statement, { inFlight: 1, maxItems: 64 }, runner)
+    // The first batch touches a session last seen long ago and waits on the test's lock of it.
+    const stale = await liveSession(orgA, '2 minutes')
+    const lock = await holdRowLock(db, 'sessions', stale.id)
+    const first = b.submit(orgA, codeFor(stale.cookie))
+    await lock.waiters(1)
+    const shared = await liveSession(orgA)
+    const consented = await liveSession(orgA)
+    await db.sql(
+      `INSERT INTO consents (organization_id, user_id, client_id, scope) VALUES ($1, $2, 'third', '{openid}')`,
+      [orgA, users.get(orgA)],
+    )
+    const ended = await liveSession(orgA)
+    await db.sql('UPDATE sessions SET ended_at = now() WHERE id = $1', [ended.id])
+    const requests = [
+      codeFor(shared.cookie),
+      codeFor(shared.cookie),
+      codeFor(consented.cookie, { firstParty: false, clientId: 'third', scope: ['openid'] }),
+      codeFor(consented.cookie, { firstParty: false, clientId: 'third', scope: ['openid', 'email'] }),
+      codeFor(ended.cookie),
+      codeFor(digest()),
+    ]
+    const waiting = requests.map((r) => b.submit(orgA, r))
+    await lock.release()
+    expect(await first).toEqual({ userId: users.get(orgA), sessionId: stale.id })
+    const grants = await Promise.all(waiting)
+    expect(sizes).toEqual([1, 6])
+    expect(grants).toEqual([
+      { userId: users.get(orgA), sessionId: shared.id },
+      { userId: users.get(orgA), sessionId: shared.id },
+      { userId: users.get(orgA), sessionId: consented.id },
+      undefined,
+      undefined,
+      undefined,
+    ])
+    const stored = await db.sql<{ d: Buffer; session_id: string; scope: string[] }>(
+      'SELECT code_digest AS d, session_id, scope FROM authorization_codes WHERE code_digest = ANY($1)',
+      [requests.map((r) => r.digest)],
+    )
+    expect(stored.map((c) => c.d.toString('hex')).sort()).toEqual(
+      requests
+        .slice(0, 3)
+        .map((r) => r.digest.toString('hex'))
+        .sort(),
+    )
+    const [touched] = await db.sql<{ recent: boolean }>(
+      "SELECT last_seen_at > now() - interval '1 minute' AS recent FROM sessions WHERE id = $1",
+      [stale.id],
+    )
+    expect(touched).toEqual({ recent: true })
+  })
+
+  it('consume the codes of a batch once each; the same code twice goes in the next batch and finds it used', async () => {
+    const { statement, sizes } = sized(codeConsumption)
+    const b = new Batcher(statement, { inFlight: 1, maxItems: 64 }, runner)
+    const { cookie } = await liveSession(orgA)
+    const issue = async () => {
+      const request = codeFor(cookie)
+      await database.batched(orgA, signedInCodes, request)
+      return request.digest
+    }
+    const held = await issue()
+    const lock = await holdRowLock(db, 'authorization_codes', held, 'code_digest')
+    const first = b.submit(orgA, codeUse(held))
+    await lock.waiters(1)
+    const [one, two] = [await issue(), await issue()]
+    const waiting = [b.submit(orgA, codeUse(one)), b.submit(orgA, codeUse(one)), b.submit(orgA, codeUse(two))]
+    await lock.release()
+    expect((await first)?.code.sessionId).toBeDefined()
+    const [once, again, other] = await Promise.all(waiting)
+    expect(sizes).toEqual([1, 2, 1])
+    expect(once).toMatchObject({
+      userActive: true,
+      code: { userId: users.get(orgA), scope: ['openid', 'profile'] },
+    })
+    expect(again).toBeUndefined()
+    expect(other).toMatchObject({ userActive: true })
   })
 })
