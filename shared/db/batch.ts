@@ -2,9 +2,9 @@
  * Statements that carry many requests' work at once. A hot statement that does little per
  * row (a refresh token's rotation) spends most of PostgreSQL's time on what every statement
  * costs: the round trip, the executor's start-up, the commit and its WAL flush. Under load,
- * requests that would each have sent one such statement wait while a few batches are in
- * flight and then go together in the next: one statement, one transaction, one commit.
- * Under light load nothing waits: a request finding a batch slot free goes at once, alone.
+ * requests that would each have sent one such statement wait while a batch is in flight and
+ * then go together in the next: one statement, one transaction, one commit. Under light load
+ * nothing waits: a request finding a batch slot free goes at once, alone.
  */
 
 import type { QueryResultRow } from 'pg'
@@ -137,24 +137,63 @@ export class Batcher<I, O> {
   }
 
   async #run(organizationId: string, batch: readonly Waiting<I, O>[]): Promise<void> {
-    let outputs: O[] | undefined
-    let failure: unknown
+    let settled: Settled<O>[]
     try {
-      outputs = await this.#statement.run(
-        this.#runner(organizationId),
-        batch.map((w) => w.item),
-      )
-      if (outputs.length !== batch.length)
-        throw new Error(`${this.#statement.name}: ${outputs.length} outputs for ${batch.length} items`)
+      const outputs = await this.#attempt(organizationId, batch)
+      settled = outputs.map((value) => ({ ok: true, value }))
     } catch (err) {
-      failure = err
+      // One statement, one transaction: nothing of the batch was written. When one item's
+      // data may be what failed it (a value PostgreSQL refuses, a constraint), each item runs
+      // alone, so that one request's bad input fails that request only. Otherwise (the
+      // database unreachable, a timeout) every request of the batch fails with the error.
+      settled =
+        batch.length > 1 && itemMayHaveFailed(err)
+          ? await this.#oneByOne(organizationId, batch)
+          : batch.map(() => ({ ok: false, error: err }))
     }
     // The next batch goes out before this one's requests carry on: the database works on it
     // while they are answered.
     this.#inFlight--
     this.#pump()
-    // One statement, one transaction: when it failed, nothing of the batch was written.
-    if (outputs === undefined) for (const w of batch) w.reject(failure)
-    else for (const [i, w] of batch.entries()) w.resolve(outputs[i]!)
+    for (const [i, w] of batch.entries()) {
+      const s = settled[i]!
+      if (s.ok) w.resolve(s.value)
+      else w.reject(s.error)
+    }
   }
+
+  async #attempt(organizationId: string, batch: readonly Waiting<I, O>[]): Promise<O[]> {
+    const outputs = await this.#statement.run(
+      this.#runner(organizationId),
+      batch.map((w) => w.item),
+    )
+    if (outputs.length !== batch.length)
+      throw new Error(`${this.#statement.name}: ${outputs.length} outputs for ${batch.length} items`)
+    return outputs
+  }
+
+  async #oneByOne(organizationId: string, batch: readonly Waiting<I, O>[]): Promise<Settled<O>[]> {
+    const settled: Settled<O>[] = []
+    for (const w of batch) {
+      try {
+        const [value] = await this.#attempt(organizationId, [w])
+        settled.push({ ok: true, value: value as O })
+      } catch (error) {
+        settled.push({ ok: false, error })
+      }
+    }
+    return settled
+  }
+}
+
+type Settled<O> = { readonly ok: true; readonly value: O } | { readonly ok: false; readonly error: unknown }
+
+/**
+ * Whether a statement's error can come from one item's data: a data exception (SQLSTATE class
+ * 22: a NUL character, an invalid escape), an integrity constraint (23) or a transaction rolled
+ * back for a conflict with another (40: deadlock, serialization).
+ */
+function itemMayHaveFailed(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code
+  return typeof code === 'string' && /^(22|23|40)/.test(code)
 }

@@ -198,24 +198,53 @@ describe('a batched statement', () => {
     expect((await Promise.all(twice)).map((l) => l.state).sort()).toEqual(['reused', 'rotated'])
   })
 
-  it('fails each request of a failing batch and writes nothing of it', async () => {
-    const { statement } = observed()
+  it('runs the items alone when one item’s data fails the batch: only that request fails, with nothing written', async () => {
+    const { statement, sizes } = observed()
     const b = batcherOf(statement, 1)
     const { first, release } = await stuck(b, orgA)
     const [good, bad] = [await usableToken(orgA), await usableToken(orgA)]
-    // A successor digest of the wrong length breaks the table's CHECK: the batch rolls back.
+    // A successor digest of the wrong length breaks the table's CHECK: the batch rolls back,
+    // and its items run again one at a time.
     const waiting = [b.submit(orgA, use(good)), b.submit(orgA, use(bad, { nextDigest: Buffer.alloc(31) }))]
     const outcomes = Promise.allSettled(waiting)
     await release()
     await first
-    for (const o of await outcomes) expect(o).toMatchObject({ status: 'rejected', reason: { code: '23514' } })
-    expect([await consumed(good), await consumed(bad)]).toEqual([false, false])
+    const [forGood, forBad] = await outcomes
+    expect(forGood).toMatchObject({ status: 'fulfilled', value: { rotated: true } })
+    expect(forBad).toMatchObject({ status: 'rejected', reason: { code: '23514' } })
+    expect(sizes).toEqual([1, 2, 1, 1])
+    expect([await consumed(good), await consumed(bad)]).toEqual([true, false])
     const hits = await db.sql(
       `SELECT 1 FROM rate_limit_counters c JOIN refresh_tokens r ON c.key = 'refresh:' || r.family_id
-        WHERE r.token_digest = ANY($1)`,
-      [[good, bad]],
+        WHERE r.token_digest = $1`,
+      [bad],
     )
     expect(hits).toEqual([])
+  })
+
+  it('fails every request of a batch the database cannot run, with the same error', async () => {
+    // A statement that outlasts the statement timeout: the database's fault, not an item's.
+    const impatient = runtimeDatabase(db.appUrl, { statementTimeoutMs: 100 })
+    const slow: BatchedStatement<number, number> = {
+      name: 'slow',
+      async run(query, items) {
+        await query('SELECT pg_sleep(1)', [])
+        return [...items]
+      },
+    }
+    const { statement, sizes } = sized(slow)
+    const b = new Batcher(
+      statement,
+      { inFlight: 1, maxItems: 64 },
+      (org) => (text, values) => impatient.statement(org, text, values),
+    )
+    try {
+      const outcomes = await Promise.allSettled([1, 2, 3].map((n) => b.submit(orgA, n)))
+      for (const o of outcomes) expect(o).toMatchObject({ status: 'rejected', reason: { status: 503 } })
+      expect(sizes).toEqual([1, 2])
+    } finally {
+      await impatient.close()
+    }
   })
 
   it('runs each organization’s items in batches of their own, under its own scope, in turn', async () => {
@@ -348,6 +377,17 @@ describe('the code flow’s batched statements', () => {
       [stale.id],
     )
     expect(touched).toEqual({ recent: true })
+  })
+
+  it('issue the other codes of a batch when one request’s data is refused', async () => {
+    const { statement, sizes } = sized(signedInCodes)
+    const b = new Batcher(statement, { inFlight: 1, maxItems: 64 }, runner)
+    const { cookie } = await liveSession(orgA)
+    // PostgreSQL refuses a NUL character in text: that request fails, the others do not.
+    const requests = [codeFor(cookie), codeFor(cookie, { nonce: 'a\u0000b' }), codeFor(cookie)]
+    const outcomes = await Promise.allSettled(requests.map((r) => b.submit(orgA, r)))
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled'])
+    expect(sizes).toEqual([1, 2, 1, 1])
   })
 
   it('consume the codes of a batch once each; the same code twice goes in the next batch and finds it used', async () => {
