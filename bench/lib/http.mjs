@@ -31,3 +31,32 @@ export async function adminApi(base, admin) {
       body: body && JSON.stringify(body),
     }).then(json)
 }
+
+/**
+ * The server's batched-statement counters (`GET /metrics`): statement → { batches, items }.
+ * Two readings around a run give its mean batch sizes (batchSizes).
+ */
+export async function batchCounters(base) {
+  const text = await (await fetch(`${base}/metrics`)).text()
+  const out = {}
+  for (const m of text.matchAll(
+    /^zenoauth_db_(batches|batched_items)_total\{statement="([^"]+)"\} (\d+)$/gm,
+  )) {
+    out[m[2]] ??= { batches: 0, items: 0 }
+    out[m[2]][m[1] === 'batches' ? 'batches' : 'items'] = Number(m[3])
+  }
+  return out
+}
+
+/** "statement ~n" for each statement batched between two readings of batchCounters. */
+export function batchSizes(before, after) {
+  return Object.entries(after)
+    .map(([name, a]) => [
+      name,
+      a.batches - (before[name]?.batches ?? 0),
+      a.items - (before[name]?.items ?? 0),
+    ])
+    .filter(([, batches]) => batches > 0)
+    .map(([name, batches, items]) => `${name} ~${(items / batches).toFixed(1)}`)
+    .join(', ')
+}

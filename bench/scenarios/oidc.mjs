@@ -4,7 +4,7 @@
  * code flow for a user who has a session, and refresh-token rotation.
  */
 import path from 'node:path'
-import { adminApi, basic, FORM as form, json } from '../lib/http.mjs'
+import { adminApi, basic, batchCounters, batchSizes, FORM as form, json } from '../lib/http.mjs'
 import { compileTs } from '../lib/load-ts.mjs'
 
 /** How busy the server kept its core during a run, as a percentage. */
@@ -150,6 +150,7 @@ export const oidc = {
         ['EdDSA', eddsa],
         ['RS256', rs256],
       ]) {
+        const counted = await batchCounters(base)
         const r = await h.flows(
           {
             kind: 'code',
@@ -164,8 +165,9 @@ export const oidc = {
           server.pid,
         )
         raw[`codeFlow${label}`] = r
+        const batches = batchSizes(counted, await batchCounters(base))
         row(
-          `authorize → code → token with a session, ID token ${label}, 32 in flight: flows/s (p50 ${r.latency.p50.toFixed(1)} ms, p99 ${r.latency.p99.toFixed(1)} ms, failures ${JSON.stringify(r.failures)}; server core ${busy(r)} busy; ${perFlow(r)})`,
+          `authorize → code → token with a session, ID token ${label}, 32 in flight: flows/s (p50 ${r.latency.p50.toFixed(1)} ms, p99 ${r.latency.p99.toFixed(1)} ms, failures ${JSON.stringify(r.failures)}; server core ${busy(r)} busy; ${perFlow(r)}; mean batch sizes: ${batches})`,
           `${r.rate.p50}/s`,
           `≥ ${TARGETS.codeFlows}/s`,
           r.rate.p50 >= TARGETS.codeFlows,
@@ -206,6 +208,7 @@ export const oidc = {
           return tokens.refresh_token
         },
       )
+      const counted = await batchCounters(base)
       raw.refresh = await h.flows(
         {
           kind: 'refresh',
@@ -215,8 +218,9 @@ export const oidc = {
         },
         server.pid,
       )
+      const batches = batchSizes(counted, await batchCounters(base))
       row(
-        `POST /oauth/token, refresh_token (rotation, new access and ID token), 32 chains: req/s (p50 ${raw.refresh.latency.p50.toFixed(1)} ms, p99 ${raw.refresh.latency.p99.toFixed(1)} ms, failures ${JSON.stringify(raw.refresh.failures)}; server core ${busy(raw.refresh)} busy; ${perFlow(raw.refresh)})`,
+        `POST /oauth/token, refresh_token (rotation, new access and ID token), 32 chains: req/s (p50 ${raw.refresh.latency.p50.toFixed(1)} ms, p99 ${raw.refresh.latency.p99.toFixed(1)} ms, failures ${JSON.stringify(raw.refresh.failures)}; server core ${busy(raw.refresh)} busy; ${perFlow(raw.refresh)}; mean batch size: ${batches})`,
         `${raw.refresh.rate.p50}/s`,
         `≥ ${TARGETS.refreshes}/s`,
         raw.refresh.rate.p50 >= TARGETS.refreshes,
