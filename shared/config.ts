@@ -95,6 +95,7 @@ const EnvSchema = z.object({
   DATABASE_MIGRATION_URL: postgresUrl.optional(),
   DATABASE_LISTEN_URL: postgresUrl.optional(),
   DATABASE_POOL_MAX: int(1, 1000).default(10),
+  DATABASE_BATCHES_IN_FLIGHT: int(1, 64).default(1),
   DATABASE_STATEMENT_TIMEOUT_MS: int(100, 600_000).default(5000),
   DATABASE_CONNECT_TIMEOUT_MS: int(100, 60_000).default(5000),
   DATABASE_RUNTIME_ROLE: z
@@ -139,6 +140,8 @@ export interface Config {
     readonly migrationUrl: string
     readonly listenUrl: string
     readonly poolMax: number
+    /** Batches of one batched statement in flight at once (shared/db/batch.ts). */
+    readonly batchesInFlight: number
     readonly statementTimeoutMs: number
     readonly connectTimeoutMs: number
     readonly runtimeRole: string
@@ -224,6 +227,7 @@ export function loadConfig(
       migrationUrl: env.DATABASE_MIGRATION_URL ?? env.DATABASE_URL,
       listenUrl: env.DATABASE_LISTEN_URL ?? env.DATABASE_URL,
       poolMax: env.DATABASE_POOL_MAX,
+      batchesInFlight: env.DATABASE_BATCHES_IN_FLIGHT,
       statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_MS,
       connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_MS,
       runtimeRole: env.DATABASE_RUNTIME_ROLE,

@@ -47,6 +47,7 @@ export class Runtime {
     this.db = new Database({
       url: config.database.url,
       poolMax: config.database.poolMax,
+      batchesInFlight: config.database.batchesInFlight,
       statementTimeoutMs: config.database.statementTimeoutMs,
       connectTimeoutMs: config.database.connectTimeoutMs,
       runtimeRole: config.database.runtimeRole,

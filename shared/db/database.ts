@@ -21,6 +21,8 @@ export interface Queryable {
 export interface DatabaseOptions {
   url: string
   poolMax: number
+  /** Batches of one batched statement in flight at once (BATCH.inFlight unless given). */
+  batchesInFlight?: number
   statementTimeoutMs: number
   connectTimeoutMs: number
   runtimeRole: string
@@ -61,6 +63,7 @@ export class Database {
   readonly pool: pg.Pool
   private readonly runtimeRole: string
   private readonly statementTimeoutMs: number
+  private readonly batch: { readonly inFlight: number; readonly maxItems: number }
   private warming: Promise<void> | undefined
   // One Batcher per batched statement, made on its first use.
   private readonly batchers = new Map<BatchedStatement<never, unknown>, Batcher<never, unknown>>()
@@ -72,6 +75,7 @@ export class Database {
       throw new TypeError('runtimeRole must be a plain role name')
     this.runtimeRole = options.runtimeRole
     this.statementTimeoutMs = options.statementTimeoutMs
+    this.batch = { ...BATCH, inFlight: options.batchesInFlight ?? BATCH.inFlight }
     this.pool = new pg.Pool({
       connectionString: options.url,
       max: options.poolMax,
@@ -241,7 +245,7 @@ export class Database {
 
   /**
    * `item`'s share of `statement`, run in a batch with other requests' items of the same
-   * organization (shared/db/batch.ts): at most BATCH.inFlight batches of one statement hold a
+   * organization (shared/db/batch.ts): at most `batchesInFlight` batches of one statement hold a
    * connection at a time, and under load the requests waiting for one go together.
    * @throws what `statement` throws for the whole batch (statement's errors, 503).
    */
@@ -253,7 +257,7 @@ export class Database {
     if (!batcher) {
       batcher = new Batcher(
         statement,
-        BATCH,
+        this.batch,
         (org): StatementRunner =>
           (text, values) =>
             this.statement(org, text, values),
@@ -311,8 +315,8 @@ export class Database {
 }
 
 /**
- * How batched statements run: one batch of a statement in flight per process, and the
- * requests that arrive meanwhile go in the next. On the bench (refresh, 32 chains, four
+ * How batched statements run unless DATABASE_BATCHES_IN_FLIGHT says otherwise: one batch of
+ * a statement in flight per process, and the requests that arrive meanwhile go in the next. On the bench (refresh, 32 chains, four
  * alternating rounds) one slot made batches of ~16 and cost PostgreSQL 268-297 µs per
  * refresh; two slots, batches of ~7 and 332-377 µs, for no more refreshes per second; three,
  * fewer still. Each process has its own slot, so replicas add to the database's work in

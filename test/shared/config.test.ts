@@ -58,6 +58,7 @@ describe('loadConfig', () => {
       PORT: '9000',
       PLANES: 'pim, break-glass,pim',
       DATABASE_POOL_MAX: '4',
+      DATABASE_BATCHES_IN_FLIGHT: '2',
       LOG_LEVEL: 'warn',
       ACCESS_LOG: 'false',
       MIGRATE_ON_START: '0',
@@ -74,6 +75,7 @@ describe('loadConfig', () => {
     expect(config.port).toBe(9000)
     expect(config.planes).toEqual(['pim', 'break-glass'])
     expect(config.database.poolMax).toBe(4)
+    expect(config.database.batchesInFlight).toBe(2)
     expect(config.masterKey.equals(Buffer.from(KEY, 'base64'))).toBe(true)
     expect(config.masterKeyIsDevelopmentKey).toBe(false)
     expect([config.logLevel, config.accessLog, config.migrateOnStart]).toEqual(['warn', false, false])
@@ -103,6 +105,7 @@ describe('loadConfig', () => {
     ['PORT', 'abc', 'PORT: must be a whole number'],
     ['PORT', '70000', 'PORT: must be at most 65535'],
     ['DATABASE_POOL_MAX', '0', 'DATABASE_POOL_MAX: must be at least 1'],
+    ['DATABASE_BATCHES_IN_FLIGHT', '0', 'DATABASE_BATCHES_IN_FLIGHT: must be at least 1'],
     [
       'PLANES',
       'auth,payments',

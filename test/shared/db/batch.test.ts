@@ -279,6 +279,25 @@ describe('a batched statement', () => {
     expect(text).toMatch(/^zenoauth_db_batch_waiting\{statement="refresh_token_rotation"\} 0$/m)
   })
 
+  it('keeps as many batches in flight as DATABASE_BATCHES_IN_FLIGHT says', async () => {
+    const two = runtimeDatabase(db.appUrl, { poolMax: 4, batchesInFlight: 2 })
+    try {
+      const held = await usableToken(orgA)
+      const lock = await holdRowLock(db, 'refresh_tokens', held, 'token_digest')
+      const first = two.batched(orgA, refreshRotation, use(held))
+      await lock.waiters(1)
+      // The second slot is free: this one goes at once and returns while the first still waits.
+      expect((await two.batched(orgA, refreshRotation, use(await usableToken(orgA))))?.rotated).toBe(true)
+      await lock.release()
+      expect((await first)?.rotated).toBe(true)
+      expect(two.batchStats()).toEqual([
+        { statement: 'refresh_token_rotation', batches: 2, items: 2, waiting: 0 },
+      ])
+    } finally {
+      await two.close()
+    }
+  })
+
   it('takes at most maxItems in one batch; the rest go in the next, in order', async () => {
     const { statement, sizes } = observed()
     const b = batcherOf(statement, 1, 2)
