@@ -1,5 +1,5 @@
 /** SQL for the authorization code flow: pending requests, codes, consents. */
-import type { BatchedStatement } from './batch.ts'
+import { type BatchedStatement, itemsParameter } from './batch.ts'
 import type { Queryable } from './database.ts'
 
 export interface PendingRequest {
@@ -228,9 +228,12 @@ export const codeConsumption: BatchedStatement<CodeUse, ConsumedCode | undefined
   name: 'authorization_code_consumption',
   keyOf: (use) => use.digest.toString('hex'),
   async run(query, uses) {
-    const items = uses
-      .map((u, n) => ({ n, code_hex: u.digest.toString('hex'), jti: u.jti, jti_expires_at: u.expiresAt }))
-      .sort((a, b) => (a.code_hex < b.code_hex ? -1 : a.code_hex > b.code_hex ? 1 : 0))
+    const items = uses.map((u, n) => ({
+      n,
+      code_hex: u.digest.toString('hex'),
+      jti: u.jti,
+      jti_expires_at: u.expiresAt,
+    }))
     const { rows } = await query<CodeRecord & { n: number; user_active: boolean | null }>(
       `UPDATE authorization_codes c SET consumed_at = now(), issued_access_token_jti = i.jti,
               issued_access_token_expires_at = i.jti_expires_at
@@ -239,7 +242,7 @@ export const codeConsumption: BatchedStatement<CodeUse, ConsumedCode | undefined
           AND c.consumed_at IS NULL AND c.expires_at > now()
         RETURNING i.n, ${CODE_COLUMNS}, (SELECT is_active FROM users WHERE id = c.user_id) AS user_active`,
       // The digests once more as an array: the codes are then found by their key's index.
-      [JSON.stringify(items), uses.map((u) => u.digest)],
+      [itemsParameter(items, 'code_hex'), uses.map((u) => u.digest)],
     )
     const byUse: (ConsumedCode | undefined)[] = uses.map(() => undefined)
     for (const r of rows) byUse[r.n] = { code: toCode(r), userActive: r.user_active === true }

@@ -25,6 +25,18 @@ export interface BatchedStatement<I, O> {
   keyOf?(item: I): string
 }
 
+/**
+ * A batch's items as one JSON parameter (the statement reads them with jsonb_to_recordset),
+ * each carrying `n`, its position in the batch, and listed in the order of `lockKey`. Two
+ * batches in flight at once (two processes) share rows only through items of the same key
+ * (a token or a session used in both), and so lock those rows in the same order.
+ */
+export function itemsParameter<T extends { readonly n: number }>(items: T[], lockKey: keyof T): string {
+  return JSON.stringify(
+    items.sort((a, b) => (a[lockKey] < b[lockKey] ? -1 : a[lockKey] > b[lockKey] ? 1 : 0)),
+  )
+}
+
 /** One statement in its own transaction, scoped to the batch's organization. */
 export type StatementRunner = <R extends QueryResultRow>(
   text: string,

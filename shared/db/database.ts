@@ -316,11 +316,11 @@ export class Database {
 
 /**
  * How batched statements run unless DATABASE_BATCHES_IN_FLIGHT says otherwise: one batch of
- * a statement in flight per process, and the requests that arrive meanwhile go in the next. On the bench (refresh, 32 chains, four
- * alternating rounds) one slot made batches of ~16 and cost PostgreSQL 268-297 µs per
- * refresh; two slots, batches of ~7 and 332-377 µs, for no more refreshes per second; three,
- * fewer still. Each process has its own slot, so replicas add to the database's work in
- * parallel.
+ * a statement in flight per process, and the requests that arrive meanwhile go in the next.
+ * On the bench (refresh, 32 chains, four alternating rounds) one slot made batches of ~16 and
+ * cost PostgreSQL 268-297 µs per refresh; two slots, batches of ~7 and 332-377 µs, for no
+ * more refreshes per second; three, fewer still. Each process has its own slot, so replicas
+ * add to the database's work in parallel.
  */
 const BATCH = { inFlight: 1, maxItems: 64 }
 

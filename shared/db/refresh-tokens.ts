@@ -1,5 +1,5 @@
 /** SQL for refresh tokens and their families. */
-import type { BatchedStatement } from './batch.ts'
+import { type BatchedStatement, itemsParameter } from './batch.ts'
 import type { Queryable } from './database.ts'
 import { type CounterAfterHit, rateLimitHitSql } from './rate-limits.ts'
 
@@ -226,25 +226,20 @@ export const refreshRotation: BatchedStatement<Rotation, RotationRecord> = {
   name: 'refresh_token_rotation',
   keyOf: (r) => r.tokenDigest.toString('hex'),
   async run(query, rotations) {
+    const items = rotations.map((r, n) => ({
+      n,
+      digest: r.tokenDigest.toString('hex'),
+      client_id: r.clientId,
+      next_digest: r.nextDigest.toString('hex'),
+      idle_seconds: r.idleSeconds,
+      per_minute: r.perMinute,
+      scope: r.scope,
+      resource: r.resource,
+      jti: r.accessTokenJti,
+      jti_expires_at: r.accessTokenExpiresAt.toISOString(),
+    }))
     const { rows } = await query<NonNullable<RotationRecord> & { n: number }>(ROTATE_SQL, [
-      JSON.stringify(
-        rotations
-          .map((r, n) => ({
-            n,
-            digest: r.tokenDigest.toString('hex'),
-            client_id: r.clientId,
-            next_digest: r.nextDigest.toString('hex'),
-            idle_seconds: r.idleSeconds,
-            per_minute: r.perMinute,
-            scope: r.scope,
-            resource: r.resource,
-            jti: r.accessTokenJti,
-            jti_expires_at: r.accessTokenExpiresAt.toISOString(),
-          }))
-          // In the order of their tokens: two batches in flight at once share rows only when
-          // they share tokens (a token used twice), and then lock them in the same order.
-          .sort((a, b) => (a.digest < b.digest ? -1 : a.digest > b.digest ? 1 : 0)),
-      ),
+      itemsParameter(items, 'digest'),
       REFRESH_RATE_WINDOW_SECONDS,
       // The digests once more as an array, for the consume to find its rows by the key's index.
       rotations.map((r) => r.tokenDigest),

@@ -1,6 +1,6 @@
 /** SQL for browser sessions. */
 import type { AuthorizationCode } from './authorization.ts'
-import type { BatchedStatement } from './batch.ts'
+import { type BatchedStatement, itemsParameter } from './batch.ts'
 import type { Queryable } from './database.ts'
 import { prefixedUserColumns, type User, userOfPrefixed } from './users.ts'
 
@@ -148,22 +148,20 @@ export interface SignedInCode extends CodeRequest {
 export const signedInCodes: BatchedStatement<SignedInCode, SignedInGrant | undefined> = {
   name: 'authorization_code_for_session',
   async run(query, requests) {
-    const items = requests
-      .map((r, n) => ({
-        n,
-        session_hex: r.sessionDigest.toString('hex'),
-        idle_seconds: r.idleSeconds,
-        code_hex: r.digest.toString('hex'),
-        client_id: r.clientId,
-        redirect_uri: r.redirectUri,
-        scope_json: r.scope,
-        nonce: r.nonce,
-        code_challenge: r.codeChallenge,
-        resource_json: r.resource,
-        first_party: r.firstParty,
-        ttl_seconds: r.ttlSeconds,
-      }))
-      .sort((a, b) => (a.session_hex < b.session_hex ? -1 : a.session_hex > b.session_hex ? 1 : 0))
+    const items = requests.map((r, n) => ({
+      n,
+      session_hex: r.sessionDigest.toString('hex'),
+      idle_seconds: r.idleSeconds,
+      code_hex: r.digest.toString('hex'),
+      client_id: r.clientId,
+      redirect_uri: r.redirectUri,
+      scope_json: r.scope,
+      nonce: r.nonce,
+      code_challenge: r.codeChallenge,
+      resource_json: r.resource,
+      first_party: r.firstParty,
+      ttl_seconds: r.ttlSeconds,
+    }))
     const { rows } = await query<{ code_digest: Buffer; user_id: string; session_id: string }>(
       `WITH i AS (
          SELECT i.*, ARRAY(SELECT jsonb_array_elements_text(i.scope_json)) AS scope,
@@ -194,7 +192,7 @@ export const signedInCodes: BatchedStatement<SignedInCode, SignedInGrant | undef
               now() + make_interval(secs => i.ttl_seconds)
          FROM signed_in s JOIN i ON i.n = s.n
        RETURNING code_digest, user_id, session_id`,
-      [JSON.stringify(items)],
+      [itemsParameter(items, 'session_hex')],
     )
     const byCode = new Map(rows.map((r) => [r.code_digest.toString('hex'), r]))
     return requests.map((r) => {
