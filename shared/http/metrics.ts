@@ -147,25 +147,29 @@ export class Metrics {
   constructor(poolStats: () => PoolStats, batchStats: () => readonly BatchStats[] = () => []) {
     this.requests = new RequestMetrics(this.registry)
     // Batched statements (shared/db/batch.ts): items per batch is items_total / batches_total.
-    const batched = (name: string, help: string, pick: (b: BatchStats) => number) =>
+    const batched = (
+      name: string,
+      help: string,
+      type: 'counter' | 'gauge',
+      pick: (b: BatchStats) => number,
+    ) =>
       this.registry.registerMetric(
-        collected(name, help, 'counter', () =>
+        collected(name, help, type, () =>
           batchStats().map((b) => ({ labels: { statement: b.statement }, value: pick(b) })),
         ),
       )
-    batched('zenoauth_db_batches_total', 'Batched statements run, by statement.', (b) => b.batches)
+    batched('zenoauth_db_batches_total', 'Batched statements run, by statement.', 'counter', (b) => b.batches)
     batched(
       'zenoauth_db_batched_items_total',
       'Requests served by batched statements, by statement.',
+      'counter',
       (b) => b.items,
     )
-    this.registry.registerMetric(
-      collected(
-        'zenoauth_db_batch_waiting',
-        'Requests waiting for the next batch, by statement.',
-        'gauge',
-        () => batchStats().map((b) => ({ labels: { statement: b.statement }, value: b.waiting })),
-      ),
+    batched(
+      'zenoauth_db_batch_waiting',
+      'Requests waiting for the next batch, by statement.',
+      'gauge',
+      (b) => b.waiting,
     )
     const pool = (name: string, help: string, pick: (s: PoolStats) => number) =>
       new Gauge({
