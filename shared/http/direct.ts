@@ -87,7 +87,7 @@ export function withDirectRoutes(
   }
   for (const { entry, target } of routes.functions) {
     const answer = entry.fn.answer
-    if (!answer) throw new TypeError(`${entry.path}: not a function with an answer`)
+    if (!answer || target.hasParams) throw new TypeError(`${entry.path}: not a function with an answer`)
     for (const method of entry.methods) {
       add(method, {
         path: entry.path,
