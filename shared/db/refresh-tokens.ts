@@ -174,7 +174,9 @@ const FAMILY_HIT = rateLimitHitSql(
  * refused use takes it back, takeBackHit).
  *
  * The items come as one JSON array (`n` their position), their family and user are found
- * by key for each (LATERAL, scalar subqueries), and one usable token per family exists at a
+ * by key for each (LATERAL, scalar subqueries), the consume finds each token by the digest
+ * `t` carries (a plain column: an expression of the JSON there, or the digests as an array,
+ * led the planner to read every token of the family per item), and one usable token per family exists at a
  * time, so no two items hit one counter; the same token twice must not share a batch
  * (refreshRotation.keyOf).
  */
@@ -182,7 +184,7 @@ const ROTATE_SQL = `WITH i AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(n int, digest text, client_id text, next_digest text,
     idle_seconds float8, per_minute float8, scope jsonb, resource jsonb, jti text, jti_expires_at timestamptz)
 ), t AS (
-  SELECT i.n, f.*, coalesce((SELECT u.is_active FROM users u WHERE u.id = f.user_id), false) AS user_active
+  SELECT i.n, decode(i.digest, 'hex') AS token_digest, f.*, coalesce((SELECT u.is_active FROM users u WHERE u.id = f.user_id), false) AS user_active
     FROM i CROSS JOIN LATERAL (
       SELECT f.* FROM refresh_token_families f
        WHERE f.id = (SELECT r.family_id FROM refresh_tokens r
@@ -201,8 +203,8 @@ const ROTATE_SQL = `WITH i AS (
     FROM t JOIN i ON i.n = t.n JOIN hit ON hit.key = 'refresh:' || t.id
 ), used AS (
   UPDATE refresh_tokens r SET consumed_at = now()
-    FROM t JOIN checks ON checks.n = t.n JOIN i ON i.n = t.n
-   WHERE r.token_digest = ANY($3::bytea[]) AND r.token_digest = decode(i.digest, 'hex') AND r.family_id = t.id
+    FROM t JOIN checks ON checks.n = t.n
+   WHERE r.token_digest = t.token_digest AND r.family_id = t.id
      AND r.consumed_at IS NULL
      AND checks.within_limit AND checks.scope_ok AND checks.resource_ok AND t.user_active
   RETURNING t.n
@@ -241,8 +243,6 @@ export const refreshRotation: BatchedStatement<Rotation, RotationRecord> = {
     const { rows } = await query<NonNullable<RotationRecord> & { n: number }>(ROTATE_SQL, [
       itemsParameter(items, 'digest'),
       REFRESH_RATE_WINDOW_SECONDS,
-      // The digests once more as an array, for the consume to find its rows by the key's index.
-      rotations.map((r) => r.tokenDigest),
     ])
     const byItem: RotationRecord[] = rotations.map(() => undefined)
     for (const row of rows) byItem[row.n] = row
