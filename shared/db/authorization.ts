@@ -239,9 +239,11 @@ export const codeConsumption: BatchedStatement<CodeUse, ConsumedCode | undefined
               issued_access_token_expires_at = i.jti_expires_at
          FROM jsonb_to_recordset($1::jsonb) AS i(n int, code_hex text, jti text, jti_expires_at timestamptz)
         WHERE c.code_digest = ANY($2::bytea[]) AND c.code_digest = decode(i.code_hex, 'hex')
-          AND c.consumed_at IS NULL AND c.expires_at > now()
+          AND c.consumed_at IS NULL AND c.expires_at - now() > interval '0'
         RETURNING i.n, ${CODE_COLUMNS}, (SELECT is_active FROM users WHERE id = c.user_id) AS user_active`,
-      // The digests once more as an array: the codes are then found by their key's index.
+      // The digests once more as an array: the codes are then found by their key's index. The
+      // expiry is written as a difference, which no index serves: with statistics from a quiet
+      // hour, the expiry index looked the cheaper way in, and read every code of the last minute.
       [itemsParameter(items, 'code_hex'), uses.map((u) => u.digest)],
     )
     const byUse: (ConsumedCode | undefined)[] = uses.map(() => undefined)

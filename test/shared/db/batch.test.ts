@@ -311,60 +311,6 @@ describe('a batched statement', () => {
   })
 })
 
-interface PlanNode {
-  readonly 'Node Type': string
-  readonly Operation?: string
-  readonly 'Relation Name'?: string
-  readonly 'Index Name'?: string
-  readonly Plans?: PlanNode[]
-}
-
-const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)]
-
-describe('the rotation statement’s plan', () => {
-  it('finds each token it consumes by its digest, however long its family’s chain', async () => {
-    // Four chains that have rotated 400 times each, as the benchmark's do within a second or
-    // two, and statistics that know it.
-    const tokens = []
-    for (let i = 0; i < 4; i++) {
-      const live = await usableToken(orgA)
-      await db.sql(
-        `INSERT INTO refresh_tokens (token_digest, organization_id, family_id, idle_expires_at, consumed_at)
-         SELECT sha256(r.token_digest || int4send(g)), r.organization_id, r.family_id, r.idle_expires_at, now()
-           FROM refresh_tokens r, generate_series(1, 400) g WHERE r.token_digest = $1`,
-        [live],
-      )
-      tokens.push(live)
-    }
-    await db.sql('ANALYZE refresh_tokens')
-    let plan: PlanNode | undefined
-    await refreshRotation.run(
-      async (text, values) => {
-        const { rows } = await database.statement<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
-          orgA,
-          `EXPLAIN (FORMAT JSON) ${text}`,
-          values,
-        )
-        plan = rows[0]!['QUERY PLAN'][0].Plan
-        return { rows: [] }
-      },
-      tokens.map((t) => use(t)),
-    )
-    const consume = nodesOf(plan!).find(
-      (n) =>
-        n['Node Type'] === 'ModifyTable' &&
-        n.Operation === 'Update' &&
-        n['Relation Name'] === 'refresh_tokens',
-    )
-    const reads = nodesOf(consume!).filter((n) => n !== consume && n['Relation Name'] === 'refresh_tokens')
-    // By the primary key, one probe per item: not the family's index, which lists every
-    // token the chain ever had.
-    expect(reads.map((n) => [n['Node Type'], n['Index Name']])).toEqual([
-      ['Index Scan', 'refresh_tokens_pkey'],
-    ])
-  })
-})
-
 /** A live session of `org`'s user, last seen `seenAgo` ago; its cookie's digest and id. */
 async function liveSession(org: string, seenAgo = '0 seconds'): Promise<{ cookie: Buffer; id: string }> {
   const cookie = digest()
