@@ -23,6 +23,11 @@ export interface BatchedStatement<I, O> {
    * the first did (the same refresh token presented twice at once is a rotation, then a reuse).
    */
   keyOf?(item: I): string
+  /**
+   * false: the batch commits without waiting for the WAL flush (TransactionOptions.durable),
+   * for a statement whose work a crash may undo at no more cost than a retry of the flow.
+   */
+  readonly durable?: false
 }
 
 /**

@@ -34,7 +34,9 @@ export interface TransactionOptions {
   /**
    * false: COMMIT returns without waiting for the WAL to reach disk (synchronous_commit off
    * for this transaction only). For counters whose last milliseconds may be lost in a
-   * database crash, such as rate limits; never for data a response promises exists.
+   * database crash, such as rate limits, and for short-lived credentials whose loss only fails
+   * the flow that was to use them, which the client restarts (an authorization code); never
+   * for data a response promises will last (tokens, accounts, settings).
    */
   readonly durable?: boolean
 }
@@ -230,7 +232,8 @@ export class Database {
   /**
    * One statement in its own transaction, scoped like `inOrganization`, in one round trip: the
    * scope and the statement are sent together and the protocol's Sync commits them. For work
-   * that is a single statement, where BEGIN and COMMIT would cost two more.
+   * that is a single statement, where BEGIN and COMMIT would cost two more. `options` as for
+   * `inOrganization`.
    * @throws HttpError 503 as `inOrganization` does; otherwise what PostgreSQL threw, with
    *   nothing written.
    */
@@ -238,9 +241,10 @@ export class Database {
     organizationId: string,
     text: string,
     values?: unknown[],
+    options: TransactionOptions = {},
   ): Promise<pg.QueryResult<R>> {
     if (!UUID.test(organizationId)) throw new TypeError('organizationId must be a UUID')
-    return this.againIfStale(() => this.single<R>(organizationId, text, values))
+    return this.againIfStale(() => this.single<R>(organizationId, text, values, options))
   }
 
   /**
@@ -255,12 +259,13 @@ export class Database {
       | Batcher<I, O>
       | undefined
     if (!batcher) {
+      const options = { durable: statement.durable ?? true }
       batcher = new Batcher(
         statement,
         this.batch,
         (org): StatementRunner =>
           (text, values) =>
-            this.statement(org, text, values),
+            this.statement(org, text, values, options),
       )
       this.batchers.set(statement as BatchedStatement<never, unknown>, batcher as Batcher<never, unknown>)
     }
@@ -271,11 +276,12 @@ export class Database {
     organizationId: string,
     text: string,
     values: unknown[] | undefined,
+    options: TransactionOptions,
   ): Promise<pg.QueryResult<R>> {
     const client = await this.checkOut()
     let broken = false
     try {
-      return await run<R>(client, text, values, this.scopeValues(organizationId, {}), false)
+      return await run<R>(client, text, values, this.scopeValues(organizationId, options), false)
     } catch (err) {
       if (isStalePlan(err)) broken = true
       throw isUnavailable(err) ? unavailable(err) : err

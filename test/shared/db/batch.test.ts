@@ -279,6 +279,32 @@ describe('a batched statement', () => {
     expect(text).toMatch(/^zenoauth_db_batch_waiting\{statement="refresh_token_rotation"\} 0$/m)
   })
 
+  it('commits a statement marked durable: false without waiting for the WAL flush', async () => {
+    // A statement that answers each item with the commit mode of its batch's transaction.
+    const commitMode = (durable: boolean): BatchedStatement<number, string> => ({
+      name: `commit_mode_${durable}`,
+      ...(durable ? {} : { durable: false as const }),
+      async run(query, items) {
+        const { rows } = await query<{ mode: string }>(
+          "SELECT current_setting('synchronous_commit') AS mode",
+          [],
+        )
+        return items.map(() => rows[0]!.mode)
+      },
+    })
+    // The server's own setting, for new connections: not the test cluster's `off`.
+    await db.sql(`ALTER DATABASE ${db.name} SET synchronous_commit = 'remote_apply'`)
+    const fresh = runtimeDatabase(db.appUrl, { poolMax: 1 })
+    try {
+      expect(await fresh.batched(orgA, commitMode(false), 1)).toBe('off')
+      // Otherwise what the server says, on the same connection after the other's commit.
+      expect(await fresh.batched(orgA, commitMode(true), 1)).toBe('remote_apply')
+    } finally {
+      await fresh.close()
+      await db.sql(`ALTER DATABASE ${db.name} RESET synchronous_commit`)
+    }
+  })
+
   it('keeps as many batches in flight as DATABASE_BATCHES_IN_FLIGHT says', async () => {
     const two = runtimeDatabase(db.appUrl, { poolMax: 4, batchesInFlight: 2 })
     try {
