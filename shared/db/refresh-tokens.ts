@@ -179,6 +179,11 @@ const FAMILY_HIT = rateLimitHitSql(
  * led the planner to read every token of the family per item), and one usable token per family exists at a
  * time, so no two items hit one counter; the same token twice must not share a batch
  * (refreshRotation.keyOf).
+ *
+ * The family is read FOR SHARE, against a revocation (revokeFamilies) at the same moment:
+ * one under way holds the family's row, and the rotation waits for it to commit and then
+ * finds the family revoked; a rotation under way holds the row until it commits, and the
+ * revocation, waiting for it, then finds the successor and its access token.
  */
 const ROTATE_SQL = `WITH i AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(n int, digest text, client_id text, next_digest text,
@@ -191,6 +196,7 @@ const ROTATE_SQL = `WITH i AS (
                       WHERE r.token_digest = decode(i.digest, 'hex') AND r.consumed_at IS NULL
                         AND r.idle_expires_at > now())
          AND f.client_id = i.client_id AND f.expires_at > now() AND f.revoked_at IS NULL
+         FOR SHARE
     ) f
 ), hit AS (
   ${FAMILY_HIT}
@@ -328,8 +334,8 @@ export type FamilySelector =
   | { readonly userId: string; readonly clientId?: string }
 
 /**
- * Revokes the live families `which` selects and, in the same statement, puts on the deny list
- * the unexpired access tokens of the same grants (RFC 7009 §2.1: revoking a refresh token
+ * Revokes the live families `which` selects and then, in the same transaction, puts on the
+ * deny list the unexpired access tokens of the same grants (RFC 7009 §2.1: revoking a refresh token
  * should invalidate the access tokens of the same grant): those issued with their refresh
  * tokens and, for sessions or a user, those their authorization codes were exchanged for,
  * which covers the grants that never had a refresh token (no offline_access). A code is kept
@@ -359,23 +365,27 @@ export async function revokeFamilies(
       : 'sessionIds' in which
         ? `user_id IN (SELECT user_id FROM sessions WHERE id = ANY($2)) AND ${where}`
         : where
-  const { rows } = await q.query<{ revoked: number; denied: string[] }>(
-    `WITH families AS (
-       UPDATE refresh_token_families SET revoked_at = now(), revoked_reason = $1
-        WHERE ${where} AND revoked_at IS NULL RETURNING id
-     ), denied AS (
-       INSERT INTO revoked_access_tokens (organization_id, jti, expires_at)
-       SELECT organization_id, access_token_jti, access_token_expires_at FROM refresh_tokens
-        WHERE family_id IN (SELECT id FROM families) AND access_token_jti IS NOT NULL
-          AND access_token_expires_at > now()
-       UNION
-       SELECT organization_id, issued_access_token_jti, issued_access_token_expires_at FROM authorization_codes
-        WHERE ${codes} AND issued_access_token_jti IS NOT NULL AND issued_access_token_expires_at > now()
-       ON CONFLICT (organization_id, jti) DO NOTHING
-       RETURNING jti
-     )
-     SELECT (SELECT count(*) FROM families)::int AS revoked, ARRAY(SELECT jti FROM denied) AS denied`,
+  const families = await q.query<{ id: string }>(
+    `UPDATE refresh_token_families SET revoked_at = now(), revoked_reason = $1
+      WHERE ${where} AND revoked_at IS NULL RETURNING id`,
     [reason, ...values],
   )
-  return { revoked: rows[0]!.revoked, deniedJtis: rows[0]!.denied }
+  // A second statement, with a snapshot of its own: a rotation that held a family's row
+  // (refreshRotation reads it FOR SHARE) has committed by now, and its successor's access
+  // token is here to deny.
+  const ids = families.rows.map((r) => r.id)
+  const denied = await q.query<{ jti: string }>(
+    `INSERT INTO revoked_access_tokens (organization_id, jti, expires_at)
+     SELECT organization_id, access_token_jti, access_token_expires_at FROM refresh_tokens
+      WHERE family_id = ANY($1::uuid[]) AND access_token_jti IS NOT NULL AND access_token_expires_at > now()
+     UNION
+     SELECT organization_id, issued_access_token_jti, issued_access_token_expires_at FROM authorization_codes
+      WHERE ${codes} AND issued_access_token_jti IS NOT NULL
+        AND issued_access_token_expires_at > now()
+     ON CONFLICT (organization_id, jti) DO NOTHING
+     RETURNING jti`,
+    // The selector's values keep their numbers ($2, $3) after the families' ids.
+    'familyId' in which ? [ids] : [ids, ...values],
+  )
+  return { revoked: ids.length, deniedJtis: denied.rows.map((r) => r.jti) }
 }

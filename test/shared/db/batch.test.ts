@@ -14,6 +14,7 @@ import {
   type Rotation,
   type RotationRecord,
   refreshRotation,
+  revokeFamilies,
 } from '../../../shared/db/refresh-tokens.ts'
 import { type SignedInCode, signedInCodes } from '../../../shared/db/sessions.ts'
 import { Metrics } from '../../../shared/http/metrics.ts'
@@ -334,6 +335,42 @@ describe('a batched statement', () => {
     await first
     expect((await Promise.all(waiting)).map((r) => r?.rotated)).toEqual([true, true, true])
     expect(sizes).toEqual([1, 2, 1])
+  })
+})
+
+const familyOf = async (token: Buffer) =>
+  (
+    await db.sql<{ family_id: string }>('SELECT family_id FROM refresh_tokens WHERE token_digest = $1', [
+      token,
+    ])
+  )[0]!.family_id
+
+describe('a rotation and a revocation of its family at the same moment', () => {
+  it('a revocation that comes during a rotation waits for it, and denies its access token', async () => {
+    const token = await usableToken(orgA)
+    const family = await familyOf(token)
+    // The rotation reads its family, then waits on its token's row.
+    const lock = await holdRowLock(db, 'refresh_tokens', token, 'token_digest')
+    const rotation = database.batched(orgA, refreshRotation, use(token, { accessTokenJti: 'jti-racing' }))
+    await lock.waiters(1)
+    const revocation = database.inOrganization(orgA, (q) => revokeFamilies(q, { familyId: family }, 'test'))
+    // It waits for the rotation's hold on the family, not past it (bounded: waiters throws).
+    await lock.waiters(2)
+    await lock.release()
+    expect((await rotation)?.rotated).toBe(true)
+    expect(await revocation).toEqual({ revoked: 1, deniedJtis: ['jti-racing'] })
+  })
+
+  it('a rotation that comes during a revocation waits for it, and finds the family revoked', async () => {
+    const token = await usableToken(orgA)
+    const family = await familyOf(token)
+    const revocation = await holdRowLock(db, 'refresh_token_families', family)
+    await revocation.sql('UPDATE refresh_token_families SET revoked_at = now() WHERE id = $1', [family])
+    const rotation = database.batched(orgA, refreshRotation, use(token))
+    await revocation.waiters(1)
+    await revocation.release()
+    expect(await rotation).toBeUndefined()
+    expect(await consumed(token)).toBe(false)
   })
 })
 
