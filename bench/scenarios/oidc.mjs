@@ -55,11 +55,17 @@ export const oidc = {
       // The per-family refresh limit (60/min) stops a stolen token being replayed in a loop;
       // the benchmark's chains refresh thousands of times a minute, so it is lifted here.
       await api('PATCH', '/api/v1/organization', { settings: { refresh_per_family_per_minute: 1_000_000 } })
-      const users = await inBatches(
-        Array.from({ length: 20 }, (_, i) => `user${i}@bench.test`),
-        4,
-        (email) => api('POST', '/api/v1/users', { email, password: PASSWORD }).then(() => email),
-      )
+      const createUsers = (prefix, count) =>
+        inBatches(
+          Array.from({ length: count }, (_, i) => `${prefix}${i}@bench.test`),
+          4,
+          (email) => api('POST', '/api/v1/users', { email, password: PASSWORD }).then(() => email),
+        )
+      // The login storms' users, enough to stay under the per-account limit (30 sign-ins a
+      // minute) at ~10 logins/s, and the code flow's browsers, users of their own: a browser's
+      // sign-in after the storms must not find its account over the limit.
+      const users = await createUsers('user', 40)
+      const browsers = await createUsers('browser', 8)
       const application = (name, alg) =>
         api('POST', '/api/v1/applications', {
           name,
@@ -134,7 +140,7 @@ export const oidc = {
       )
 
       // 5. The authorization code flow with a session: 8 browsers, each signed in once.
-      const cookies = await inBatches(users.slice(0, 8), 4, async (email, i) => {
+      const cookies = await inBatches(browsers, 4, async (email, i) => {
         const csrf = `csrf-${i}-${'x'.repeat(40)}`.slice(0, 43)
         const res = await fetch(`${base}/auth/login`, {
           method: 'POST',
