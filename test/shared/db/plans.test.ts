@@ -42,20 +42,29 @@ async function textOf<I>(statement: BatchedStatement<I, unknown>, item: I): Prom
   return text
 }
 
-/** The generic plan of `text` as the runtime role runs it in the organization's scope. */
+/**
+ * The generic plan of `text` as the runtime role runs it in the organization's scope: the
+ * plan a connection caches for a prepared statement, which no parameter's value shapes
+ * (PREPARE and EXPLAIN EXECUTE with plan_cache_mode forced, which PostgreSQL 15 has too).
+ */
 async function genericPlan(text: string): Promise<PlanNode> {
+  const parameters = Math.max(0, ...[...text.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])))
   await runtime.query('BEGIN')
   try {
     await runtime.query(
-      "SELECT set_config('role', 'zenoauth_runtime', true), set_config('app.org_id', $1, true)",
+      "SELECT set_config('role', 'zenoauth_runtime', true), set_config('app.org_id', $1, true), " +
+        "set_config('plan_cache_mode', 'force_generic_plan', true)",
       [org],
     )
+    await runtime.query(`PREPARE probe AS ${text}`)
+    const nulls = Array.from({ length: parameters }, () => 'NULL').join(', ')
     const { rows } = await runtime.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
-      `EXPLAIN (GENERIC_PLAN, FORMAT JSON) ${text}`,
+      `EXPLAIN (FORMAT JSON) EXECUTE probe${parameters ? `(${nulls})` : ''}`,
     )
     return rows[0]!['QUERY PLAN'][0].Plan
   } finally {
     await runtime.query('ROLLBACK')
+    await runtime.query('DEALLOCATE ALL')
   }
 }
 
