@@ -9,6 +9,7 @@ import { digestOf, digestsEqual } from '../crypto/random.ts'
 import { insertClientAssertionJti } from '../db/revocations.ts'
 import type { HandlerContext } from '../http/define-function.ts'
 import { invalidClient, OAuthError } from '../http/errors.ts'
+import { unstorable } from '../http/parse-request.ts'
 import type { Client } from './clients.ts'
 
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
@@ -59,6 +60,9 @@ export function presentedCredentials(
     } catch {
       throw invalidClient('malformed Basic credentials')
     }
+    // As a form parameter would be (parseRequest): no client's id or secret holds a NUL, and a
+    // lookup with one would fail in the database.
+    if (unstorable(clientId) || unstorable(secret)) throw invalidClient('malformed Basic credentials')
     if (body.client_id !== undefined && body.client_id !== clientId) {
       throw new OAuthError('invalid_request', 'client_id does not match the Authorization header')
     }

@@ -168,6 +168,27 @@ describe('POST /oauth/token errors (RFC 6749 §5.2)', () => {
     expect(b).toEqual(a)
   })
 
+  it('answers invalid_client to Basic credentials holding a NUL, and audits the attempt', async () => {
+    // A form parameter with a NUL is refused up front (400 invalid_request); a Basic
+    // credential is decoded later, and is malformed.
+    const res = await tenant.post(
+      '/oauth/token',
+      { grant_type: 'client_credentials' },
+      { authorization: basic('evil\0client', 'nope') },
+    )
+    expect(res.status).toBe(401)
+    expect(await jsonOf(res)).toEqual({
+      error: 'invalid_client',
+      error_description: 'malformed Basic credentials',
+    })
+    await t.runtime.audit.flush()
+    const rows = await t.db.sql(
+      "SELECT details FROM audit_events WHERE action = 'client.authentication_failed' AND request_id = $1",
+      [res.headers.get('x-request-id')],
+    )
+    expect(rows).toEqual([{ details: { reason: 'malformed Basic credentials' } }])
+  })
+
   it('refuses a method other than the registered one', async () => {
     const res = await tenant.post('/oauth/token', {
       grant_type: 'client_credentials',
