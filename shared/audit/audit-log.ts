@@ -89,18 +89,64 @@ export class AuditLog {
         try {
           await this.db.inOrganization(organizationId, (q) => insertAuditEvents(q, organizationId, chunk))
         } catch (err) {
+          // A value PostgreSQL refuses (SQLSTATE class 22) fails every retry of the batch that
+          // carries it, and with it every other event of the organization: the events go one
+          // by one instead, and only one refused on its own is dropped, saying so.
+          if (isDataError(err)) {
+            if (!(await this.writeOneByOne(organizationId, chunk))) failed = true
+            continue
+          }
           failed = true
           this.log.warn({ err, organizationId, events: chunk.length }, 'audit batch not written; retrying')
-          const room = Math.max(0, this.maxBuffered - this.buffered)
-          for (const e of chunk.slice(0, room)) this.push(organizationId, e)
-          if (chunk.length > room)
-            this.log.error(
-              { organizationId, events: chunk.length - room },
-              'audit buffer full: events dropped',
-            )
+          this.keep(organizationId, chunk)
         }
       }
     }
     this.failing = failed
   }
+
+  /**
+   * Writes `events` one at a time, dropping those PostgreSQL refuses as data (logged); false
+   * when a write failed otherwise (the database is gone, say), and then that event and the
+   * ones after it go back to the buffer, as a failed batch's do.
+   */
+  private async writeOneByOne(organizationId: string, events: readonly string[]): Promise<boolean> {
+    for (const [i, event] of events.entries()) {
+      try {
+        await this.db.inOrganization(organizationId, (q) => insertAuditEvents(q, organizationId, [event]))
+      } catch (err) {
+        if (!isDataError(err)) {
+          this.log.warn(
+            { err, organizationId, events: events.length - i },
+            'audit batch not written; retrying',
+          )
+          this.keep(organizationId, events.slice(i))
+          return false
+        }
+        const { action, request_id: requestId } = JSON.parse(event) as {
+          action: string
+          request_id: string | null
+        }
+        this.log.error(
+          { err, organizationId, action, requestId },
+          'audit event refused by the database: dropped',
+        )
+      }
+    }
+    return true
+  }
+
+  /** Puts events of a failed write back in the buffer, as many as it has room for. */
+  private keep(organizationId: string, events: readonly string[]): void {
+    const room = Math.max(0, this.maxBuffered - this.buffered)
+    for (const e of events.slice(0, room)) this.push(organizationId, e)
+    if (events.length > room)
+      this.log.error({ organizationId, events: events.length - room }, 'audit buffer full: events dropped')
+  }
+}
+
+/** An error of the data itself (SQLSTATE class 22: a value out of range, malformed, refused). */
+const isDataError = (err: unknown): boolean => {
+  const code = (err as { code?: unknown })?.code
+  return typeof code === 'string' && code.startsWith('22')
 }

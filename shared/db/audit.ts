@@ -26,16 +26,33 @@ function values(organizationId: string, e: AuditEvent): unknown[] {
     organizationId,
     e.occurredAt ?? new Date(),
     e.actorType,
-    e.actorId ?? null,
+    text(e.actorId),
     e.action,
-    e.targetType ?? null,
-    e.targetId ?? null,
+    text(e.targetType),
+    text(e.targetId),
     e.result,
     e.ip ?? null,
-    e.userAgent ? e.userAgent.slice(0, 512) : null,
-    e.requestId ?? null,
-    e.details ?? {},
+    text(e.userAgent?.slice(0, 512)),
+    text(e.requestId),
+    jsonText(e.details ?? {}),
   ]
+}
+
+/**
+ * PostgreSQL's text and jsonb hold no NUL character, and a request can carry one (a form's
+ * client_id of `%00…`, a Basic credential): an event would fail its insert, or its whole
+ * batch, on it. It is kept instead, with U+FFFD in the NUL's place.
+ */
+const text = (value: string | null | undefined): string | null =>
+  value == null ? null : value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value
+
+const withoutNul = (_key: string, value: unknown): unknown =>
+  typeof value === 'string' ? text(value) : value
+
+/** `value` as JSON, NULs replaced (see text); a JSON escape is the only way one shows there. */
+const jsonText = (value: unknown): string => {
+  const encoded = JSON.stringify(value)
+  return encoded.includes('\\u0000') ? JSON.stringify(value, withoutNul) : encoded
 }
 
 export async function insertAuditEvent(
@@ -55,7 +72,7 @@ export async function insertAuditEvent(
  * details, its Date), which matters for events that wait up to a second in the heap.
  */
 export function encodeAuditEvent(e: AuditEvent): string {
-  return JSON.stringify({
+  const row = {
     occurred_at: (e.occurredAt ?? new Date()).toISOString(),
     actor_type: e.actorType,
     actor_id: e.actorId ?? null,
@@ -67,7 +84,9 @@ export function encodeAuditEvent(e: AuditEvent): string {
     user_agent: e.userAgent ? e.userAgent.slice(0, 512) : null,
     request_id: e.requestId ?? null,
     details: e.details ?? {},
-  })
+  }
+  // NULs replaced (see text), or the whole batch would fail on this one event.
+  return jsonText(row)
 }
 
 /**

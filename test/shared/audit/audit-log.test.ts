@@ -84,6 +84,48 @@ describe('AuditLog', () => {
     }
   })
 
+  it('writes an event whose text holds NUL characters, with U+FFFD in their place, and the rest of its batch', async () => {
+    const orgId = await newOrganization('audit-nul')
+    const log = new AuditLog(t.runtime.db, t.runtime.log)
+    // A client_id of `%00…` on a failed client authentication, say.
+    log.record(orgId, { ...event(1), actorId: 'bad\0client', details: { reason: 'x\0y', list: ['\0'] } })
+    log.record(orgId, event(2))
+    await log.flush()
+    const rows = await t.db.sql<{ actor_id: string; details: unknown }>(
+      'SELECT actor_id, details FROM audit_events WHERE organization_id = $1 ORDER BY request_id',
+      [orgId],
+    )
+    expect(rows).toEqual([
+      { actor_id: 'bad\uFFFDclient', details: { reason: 'x\uFFFDy', list: ['\uFFFD'] } },
+      { actor_id: 'client-2', details: { n: 2, scope: 'a b', nested: { ok: true } } },
+    ])
+    await log.stop()
+  })
+
+  it('drops only an event the database refuses as data, saying so, and writes the others of its batch', async () => {
+    const orgId = await newOrganization('audit-refused')
+    const log = new AuditLog(t.runtime.db, t.runtime.log)
+    const before = failedWrites()
+    log.record(orgId, event(1))
+    // Not an address: the inet column refuses it (22P02), and would every retry.
+    log.record(orgId, { ...event(2), ip: 'not an address' })
+    log.record(orgId, event(3))
+    await log.flush()
+    const rows = await t.db.sql<{ request_id: string }>(
+      'SELECT request_id FROM audit_events WHERE organization_id = $1 ORDER BY request_id',
+      [orgId],
+    )
+    expect(rows.map((r) => r.request_id)).toEqual(['req-1', 'req-3'])
+    expect(t.logs.records.filter((r) => r.msg === 'audit event refused by the database: dropped')).toEqual([
+      expect.objectContaining({ organizationId: orgId, action: 'token.issued', requestId: 'req-2' }),
+    ])
+    // Nothing left to retry.
+    expect(failedWrites()).toBe(before)
+    await log.flush()
+    expect(await eventsOf(orgId, 2)).toBe(2)
+    await log.stop()
+  })
+
   it('keeps a failed batch and writes it once it can, with the times recorded; drops past its bound, saying so', async () => {
     const log = new AuditLog(t.runtime.db, t.runtime.log, { maxBuffered: 3 })
     // No such organization yet: the batch's INSERT fails on its foreign key.
