@@ -31,6 +31,21 @@ interface FamilyRecord {
   expires_at: Date
 }
 
+/** The columns of FamilyRecord: what the hot rotation returns of a family, and no more. */
+const FAMILY_COLUMNS = [
+  'id',
+  'client_id',
+  'user_id',
+  'session_id',
+  'scope',
+  'resource',
+  'authorization_details',
+  'auth_time',
+  'amr',
+  'acr',
+  'expires_at',
+] as const satisfies readonly (keyof FamilyRecord)[]
+
 const toFamily = (r: FamilyRecord): RefreshFamily => ({
   id: r.id,
   clientId: r.client_id,
@@ -221,7 +236,8 @@ const ROTATE_SQL = `WITH i AS (
          least(t.expires_at, now() + make_interval(secs => i.idle_seconds)), i.jti, i.jti_expires_at
     FROM used JOIN t ON t.n = used.n JOIN i ON i.n = used.n
 )
-SELECT t.*, hit.count, hit.previous, hit.elapsed, checks.within_limit, checks.scope_ok, checks.resource_ok,
+SELECT t.n, ${FAMILY_COLUMNS.map((c) => `t.${c}`).join(', ')}, t.user_active,
+       hit.count, hit.previous, hit.elapsed, checks.within_limit, checks.scope_ok, checks.resource_ok,
        EXISTS (SELECT 1 FROM used WHERE used.n = t.n) AS rotated
   FROM t JOIN checks ON checks.n = t.n JOIN hit ON hit.key = 'refresh:' || t.id`
 
