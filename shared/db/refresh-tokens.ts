@@ -195,10 +195,12 @@ const FAMILY_HIT = rateLimitHitSql(
  * time, so no two items hit one counter; the same token twice must not share a batch
  * (refreshRotation.keyOf).
  *
- * The family is read FOR SHARE, against a revocation (revokeFamilies) at the same moment:
- * one under way holds the family's row, and the rotation waits for it to commit and then
- * finds the family revoked; a rotation under way holds the row until it commits, and the
- * revocation, waiting for it, then finds the successor and its access token.
+ * The family is read FOR SHARE, against a revocation (revokeFamilies) at the same moment: a
+ * rotation under way holds the row until it commits, and the revocation, waiting for it, then
+ * finds the successor and its access token. A revocation under way holds the row too, and the
+ * rotation skips the family (SKIP LOCKED), so the token is refused at once, as it would be
+ * once the revocation commits: a rotation never waits for a family, so a batch holding some
+ * families cannot deadlock with a revocation holding others (a user's, in another order).
  */
 const ROTATE_SQL = `WITH i AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS i(n int, digest text, client_id text, next_digest text,
@@ -211,7 +213,7 @@ const ROTATE_SQL = `WITH i AS (
                       WHERE r.token_digest = decode(i.digest, 'hex') AND r.consumed_at IS NULL
                         AND r.idle_expires_at > now())
          AND f.client_id = i.client_id AND f.expires_at > now() AND f.revoked_at IS NULL
-         FOR SHARE
+         FOR SHARE SKIP LOCKED
     ) f
 ), hit AS (
   ${FAMILY_HIT}

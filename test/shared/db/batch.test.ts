@@ -361,16 +361,41 @@ describe('a rotation and a revocation of its family at the same moment', () => {
     expect(await revocation).toEqual({ revoked: 1, deniedJtis: ['jti-racing'] })
   })
 
-  it('a rotation that comes during a revocation waits for it, and finds the family revoked', async () => {
+  it('a rotation that comes during a revocation refuses the token at once, without waiting', async () => {
     const token = await usableToken(orgA)
     const family = await familyOf(token)
     const revocation = await holdRowLock(db, 'refresh_token_families', family)
     await revocation.sql('UPDATE refresh_token_families SET revoked_at = now() WHERE id = $1', [family])
-    const rotation = database.batched(orgA, refreshRotation, use(token))
-    await revocation.waiters(1)
+    // Answered while the revocation is still open: it holds the family, which the rotation skips.
+    expect(await database.batched(orgA, refreshRotation, use(token))).toBeUndefined()
     await revocation.release()
-    expect(await rotation).toBeUndefined()
     expect(await consumed(token)).toBe(false)
+  })
+
+  it('a batch holding one family does not deadlock with a revocation holding another', async () => {
+    // A user's two grants, rotated in one batch while the user's revocation takes both.
+    const [first, second] = [await usableToken(orgA), await usableToken(orgA)]
+    const [familyOne, familyTwo] = [await familyOf(first), await familyOf(second)]
+    const revocation = await holdRowLock(db, 'refresh_token_families', familyTwo)
+    const tokenLock = await holdRowLock(db, 'refresh_tokens', first, 'token_digest')
+    const b = batcherOf(refreshRotation, 1)
+    const { first: earlier, release } = await stuck(b, orgA)
+    const [one, two] = [b.submit(orgA, use(first)), b.submit(orgA, use(second))]
+    await release()
+    await earlier
+    // The batch holds the first family (and, skipping the second, waits on the first's token).
+    await tokenLock.waiters(1)
+    // The revocation, holding the second family, comes for the first: it waits for the batch.
+    const revokeFirst = revocation.sql('UPDATE refresh_token_families SET revoked_at = now() WHERE id = $1', [
+      familyOne,
+    ])
+    await tokenLock.waiters(2)
+    await tokenLock.release()
+    // Had the batch waited for the second family, each would wait for the other (a deadlock).
+    expect((await one)?.rotated).toBe(true)
+    expect(await two).toBeUndefined()
+    await revokeFirst
+    await revocation.release()
   })
 })
 
