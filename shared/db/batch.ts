@@ -53,6 +53,12 @@ export interface BatchOptions {
   readonly inFlight: number
   /** Items in one batch at most. */
   readonly maxItems: number
+  /**
+   * Requests of a returned batch that carry on in one turn of the event loop (default: all);
+   * the next ones go on in the next turn, so that what arrived meanwhile (the next batch's
+   * result, new requests for the batch after it) is read in between, not after all of them.
+   */
+  readonly perTurn?: number
 }
 
 interface Waiting<I, O> {
@@ -172,11 +178,18 @@ export class Batcher<I, O> {
     // while they are answered.
     this.#inFlight--
     this.#pump()
-    for (const [i, w] of batch.entries()) {
+    this.#settle(batch, settled, 0)
+  }
+
+  /** Settles the requests of a batch from `from` on, perTurn of them now and the rest later. */
+  #settle(batch: readonly Waiting<I, O>[], settled: readonly Settled<O>[], from: number): void {
+    const to = Math.min(batch.length, from + (this.#options.perTurn ?? batch.length))
+    for (let i = from; i < to; i++) {
       const s = settled[i]!
-      if (s.ok) w.resolve(s.value)
-      else w.reject(s.error)
+      if (s.ok) batch[i]!.resolve(s.value)
+      else batch[i]!.reject(s.error)
     }
+    if (to < batch.length) setImmediate(() => this.#settle(batch, settled, to))
   }
 
   async #attempt(organizationId: string, batch: readonly Waiting<I, O>[]): Promise<O[]> {

@@ -325,6 +325,29 @@ describe('a batched statement', () => {
     }
   })
 
+  it('lets a returned batch’s requests carry on perTurn at a time, reading what arrived in between', async () => {
+    const b = new Batcher(refreshRotation, { inFlight: 1, maxItems: 64, perTurn: 2 }, runner)
+    const { first, release } = await stuck(b, orgA)
+    const tokens = [] as Buffer[]
+    for (let i = 0; i < 5; i++) tokens.push(await usableToken(orgA))
+    // Each request notes whether the event loop has turned since the first went on: a callback
+    // that the first one schedules stands for the I/O that arrives meanwhile.
+    let turned = false
+    const seen: boolean[] = []
+    const waiting = tokens.map((t, i) =>
+      b.submit(orgA, use(t)).then((r) => {
+        if (i === 0) setImmediate(() => (turned = true))
+        seen[i] = turned
+        return r?.rotated
+      }),
+    )
+    await release()
+    await first
+    expect(await Promise.all(waiting)).toEqual([true, true, true, true, true])
+    // Two in the batch's turn, two in the next, and the fifth after the scheduled callback.
+    expect(seen).toEqual([false, false, false, false, true])
+  })
+
   it('takes at most maxItems in one batch; the rest go in the next, in order', async () => {
     const { statement, sizes } = observed()
     const b = batcherOf(statement, 1, 2)
