@@ -345,6 +345,10 @@ export async function findRefreshToken(
   )
 }
 
+/** `sql` with each parameter number $n moved by `by`. */
+const renumber = (sql: string, by: number): string =>
+  sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + by}`)
+
 /** Which grants to revoke: one refresh-token family, those of sessions, or a user's (of one client). */
 export type FamilySelector =
   | { readonly familyId: string }
@@ -352,8 +356,9 @@ export type FamilySelector =
   | { readonly userId: string; readonly clientId?: string }
 
 /**
- * Revokes the live families `which` selects and then, in the same transaction, puts on the
- * deny list the unexpired access tokens of the same grants (RFC 7009 §2.1: revoking a refresh token
+ * Revokes the live families `which` selects, expires the same grants' codes not yet exchanged
+ * (for sessions or a user), and then, in the same transaction, puts on the deny list the
+ * unexpired access tokens of the same grants (RFC 7009 §2.1: revoking a refresh token
  * should invalidate the access tokens of the same grant): those issued with their refresh
  * tokens and, for sessions or a user, those their authorization codes were exchanged for,
  * which covers the grants that never had a refresh token (no offline_access). A code is kept
@@ -388,9 +393,21 @@ export async function revokeFamilies(
       WHERE ${where} AND revoked_at IS NULL RETURNING id`,
     [reason, ...values],
   )
+  if (!('familyId' in which)) {
+    // The grants' codes not yet exchanged expire, for good (-infinity: an exchange that began
+    // before this transaction compares the expiry with its own earlier now()). An exchange
+    // under way holds its code's row: this waits for it to commit, and the access token it
+    // issued is denied below; one that comes later waits for this transaction, then finds its
+    // code expired (codeConsumption).
+    await q.query(
+      `UPDATE authorization_codes SET expires_at = '-infinity'
+        WHERE ${renumber(codes, -1)} AND consumed_at IS NULL AND expires_at > now()`,
+      values,
+    )
+  }
   // A second statement, with a snapshot of its own: a rotation that held a family's row
-  // (refreshRotation reads it FOR SHARE) has committed by now, and its successor's access
-  // token is here to deny.
+  // (refreshRotation reads it FOR SHARE) or an exchange that held a code's has committed by
+  // now, and the access token it issued is here to deny.
   const ids = families.rows.map((r) => r.id)
   const denied = await q.query<{ jti: string }>(
     `INSERT INTO revoked_access_tokens (organization_id, jti, expires_at)

@@ -8,7 +8,12 @@ import {
 } from '../../../shared/db/authorization.ts'
 import type { Database, Queryable } from '../../../shared/db/database.ts'
 import { insertRefreshFamilyWithToken, revokeFamilies } from '../../../shared/db/refresh-tokens.ts'
-import { createTestDatabase, runtimeDatabase, type TestDatabase } from '../../support/database.ts'
+import {
+  createTestDatabase,
+  holdRowLock,
+  runtimeDatabase,
+  type TestDatabase,
+} from '../../support/database.ts'
 import { seedOrganization, seedUser } from '../../support/seed.ts'
 
 let db: TestDatabase
@@ -156,5 +161,91 @@ describe('revoking a refresh family', () => {
     const id = (await family(single, await consumedCode(jti), jti, new Date(Date.now() - 1000)))!
     expect(await revokeFamilies(single, { familyId: id }, 'test')).toEqual({ revoked: 1, deniedJtis: [] })
     expect(await denied(jti)).toEqual([])
+  })
+})
+
+/** A code of `userId`'s, stored and not yet exchanged; its digest. */
+async function liveCode(userId: string): Promise<Buffer> {
+  const digest = randomBytes(32)
+  await insertAuthorizationCode(
+    single,
+    org,
+    digest,
+    {
+      clientId: 'client-0001',
+      userId,
+      sessionId: null,
+      redirectUri: 'https://rp.test/cb',
+      scope: ['openid'],
+      nonce: null,
+      codeChallenge: null,
+      resource: null,
+      authorizationDetails: null,
+      authTime: new Date(),
+      amr: ['pwd'],
+      acr: null,
+    },
+    60,
+  )
+  return digest
+}
+
+/** Resolves once `count` sessions of this database wait on a lock (bounded: ~5 s). */
+async function lockWaiters(count: number): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const [row] = await db.sql<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+    )
+    if (row!.n >= count) return
+    await new Promise((r) => setTimeout(r, 10))
+  }
+  throw new Error(`fewer than ${count} sessions came to wait on a lock`)
+}
+
+describe('revoking a user’s grants while one of their codes is exchanged', () => {
+  it('waits for an exchange under way, and denies the access token it issued', async () => {
+    const bob = await seedUser(db, org, 'bob@a.test')
+    const digest = await liveCode(bob)
+    // The exchange has consumed the code and holds its row; it has not committed yet.
+    const exchange = await holdRowLock(db, 'authorization_codes', digest, 'code_digest')
+    await exchange.sql(
+      `UPDATE authorization_codes SET consumed_at = now(), issued_access_token_jti = 'jti-under-way',
+         issued_access_token_expires_at = now() + interval '5 minutes' WHERE code_digest = $1`,
+      [digest],
+    )
+    const revocation = runtime.inOrganization(org, (q) => revokeFamilies(q, { userId: bob }, 'user disabled'))
+    await exchange.waiters(1)
+    await exchange.release()
+    expect(await revocation).toEqual({ revoked: 0, deniedJtis: ['jti-under-way'] })
+  })
+
+  it('makes an exchange that comes during the revocation wait for it, and then refuses the code', async () => {
+    const carol = await seedUser(db, org, 'carol@a.test')
+    const digest = await liveCode(carol)
+    let done = false
+    let go!: () => void
+    const gate = new Promise<void>((r) => {
+      go = r
+    })
+    const revocation = runtime.inOrganization(org, async (q) => {
+      const result = await revokeFamilies(q, { userId: carol }, 'user disabled')
+      done = true
+      await gate
+      return result
+    })
+    for (let i = 0; i < 500 && !done; i++) await new Promise((r) => setTimeout(r, 10))
+    expect(done).toBe(true)
+    const exchange = runtime.batched(org, codeConsumption, {
+      digest,
+      jti: 'jti-late',
+      expiresAt: new Date(Date.now() + 60_000),
+    })
+    await lockWaiters(1)
+    go()
+    await revocation
+    expect(await exchange).toBeUndefined()
+    expect(
+      await db.sql('SELECT consumed_at FROM authorization_codes WHERE code_digest = $1', [digest]),
+    ).toEqual([{ consumed_at: null }])
   })
 })
