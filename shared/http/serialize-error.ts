@@ -2,7 +2,8 @@
  * The one error serializer. Whatever a handler or middleware throws becomes a response in
  * the dialect of the route; anything that is not an HttpError is logged with the request id
  * and answered as a generic 500 that says nothing of its cause, except a database's refusal
- * of a request value, which is the client's 400.
+ * of a request value, which is the client's 400, and a transaction PostgreSQL rolled back for
+ * a conflict with another, which is a 503 to retry.
  */
 import type { Logger } from '../log.ts'
 import { errorBody, renderPage } from '../pages/layout.ts'
@@ -13,6 +14,7 @@ import {
   oauthDescription,
   ProblemError,
   ScimError,
+  serviceUnavailable,
   statusTitle,
 } from './errors.ts'
 
@@ -48,8 +50,25 @@ export function toHttpError(err: unknown, log: () => Logger): HttpError {
     log().error({ err }, 'request value refused by the database')
     return new HttpError(400, 'invalid_request', 'A value in the request is not valid.')
   }
+  if (isConflict(err)) {
+    // A deadlock or a serialization failure (SQLSTATE class 40): rolled back whole, nothing
+    // written, and the same request a moment later will most likely succeed.
+    log().warn({ err }, 'transaction rolled back for a conflict with another')
+    return serviceUnavailable('The request conflicted with another one; retry it.')
+  }
   log().error({ err }, 'unexpected error')
   return internalError()
+}
+
+/** A PostgreSQL transaction rollback (SQLSTATE class 40: deadlock, serialization failure). */
+function isConflict(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return (
+    err instanceof Error &&
+    typeof code === 'string' &&
+    /^40[0-9A-Z]{3}$/.test(code) &&
+    typeof (err as { severity?: unknown }).severity === 'string'
+  )
 }
 
 /** A PostgreSQL data exception (SQLSTATE class 22), as `pg` reports it. */

@@ -204,4 +204,18 @@ describe('malformed input on every route', () => {
     const other = toHttpError(new Error('boom'), () => createLogger({ level: 'info', destination: logs }))
     expect(other.status).toBe(500)
   })
+
+  it('answers a transaction rolled back for a conflict (SQLSTATE class 40) as a 503 to retry', async () => {
+    const err = await t.db
+      .sql("DO $$ BEGIN RAISE EXCEPTION 'deadlock' USING ERRCODE = 'deadlock_detected'; END $$")
+      .catch((e: unknown) => e)
+    expect((err as { code?: string }).code).toBe('40P01')
+    const logs = new LogCapture()
+    const mapped = toHttpError(err, () => createLogger({ level: 'info', destination: logs }))
+    expect([mapped.status, mapped.headers]).toEqual([503, { 'retry-after': '1' }])
+    expect(mapped.message).not.toContain('deadlock')
+    expect(logs.records.map((r) => [r.level, r.msg])).toEqual([
+      ['warn', 'transaction rolled back for a conflict with another'],
+    ])
+  })
 })
