@@ -394,13 +394,14 @@ export async function revokeFamilies(
     [reason, ...values],
   )
   if (!('familyId' in which)) {
-    // The grants' codes not yet exchanged expire, for good (-infinity: an exchange that began
-    // before this transaction compares the expiry with its own earlier now()). An exchange
-    // under way holds its code's row: this waits for it to commit, and the access token it
-    // issued is denied below; one that comes later waits for this transaction, then finds its
-    // code expired (codeConsumption).
+    // The grants' codes not yet exchanged expire: an hour ago, since an exchange that began
+    // before this transaction compares the expiry with its own, earlier now() (not -infinity,
+    // which PostgreSQL before 17 cannot subtract from). An exchange under way holds its code's
+    // row: this waits for it to commit, and the access token it issued is denied below; one
+    // that comes later waits for this transaction, then finds its code expired
+    // (codeConsumption).
     await q.query(
-      `UPDATE authorization_codes SET expires_at = '-infinity'
+      `UPDATE authorization_codes SET expires_at = now() - interval '1 hour'
         WHERE ${renumber(codes, -1)} AND consumed_at IS NULL AND expires_at > now()`,
       values,
     )
