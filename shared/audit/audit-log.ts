@@ -11,6 +11,7 @@
  */
 import { type AuditEvent, encodeAuditEvent, insertAuditEvents } from '../db/audit.ts'
 import type { Database } from '../db/database.ts'
+import { sqlStateClass } from '../db/sqlstate.ts'
 import type { Logger } from '../log.ts'
 
 export class AuditLog {
@@ -92,7 +93,7 @@ export class AuditLog {
           // A value PostgreSQL refuses (SQLSTATE class 22) fails every retry of the batch that
           // carries it, and with it every other event of the organization: the events go one
           // by one instead, and only one refused on its own is dropped, saying so.
-          if (isDataError(err)) {
+          if (sqlStateClass(err) === '22') {
             if (!(await this.writeOneByOne(organizationId, chunk))) failed = true
             continue
           }
@@ -115,7 +116,7 @@ export class AuditLog {
       try {
         await this.db.inOrganization(organizationId, (q) => insertAuditEvents(q, organizationId, [event]))
       } catch (err) {
-        if (!isDataError(err)) {
+        if (sqlStateClass(err) !== '22') {
           this.log.warn(
             { err, organizationId, events: events.length - i },
             'audit batch not written; retrying',
@@ -143,10 +144,4 @@ export class AuditLog {
     if (events.length > room)
       this.log.error({ organizationId, events: events.length - room }, 'audit buffer full: events dropped')
   }
-}
-
-/** An error of the data itself (SQLSTATE class 22: a value out of range, malformed, refused). */
-const isDataError = (err: unknown): boolean => {
-  const code = (err as { code?: unknown })?.code
-  return typeof code === 'string' && code.startsWith('22')
 }

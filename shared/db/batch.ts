@@ -8,6 +8,7 @@
  */
 
 import type { QueryResultRow } from 'pg'
+import { sqlStateClass } from './sqlstate.ts'
 
 /** A statement written for many items: the work of `items`, in one statement. */
 export interface BatchedStatement<I, O> {
@@ -224,6 +225,6 @@ type Settled<O> = { readonly ok: true; readonly value: O } | { readonly ok: fals
  * back for a conflict with another (40: deadlock, serialization).
  */
 function itemMayHaveFailed(err: unknown): boolean {
-  const code = (err as { code?: unknown } | undefined)?.code
-  return typeof code === 'string' && /^(22|23|40)/.test(code)
+  const sqlState = sqlStateClass(err)
+  return sqlState === '22' || sqlState === '23' || sqlState === '40'
 }

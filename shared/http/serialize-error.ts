@@ -5,6 +5,7 @@
  * of a request value, which is the client's 400, and a transaction PostgreSQL rolled back for
  * a conflict with another, which is a 503 to retry.
  */
+import { sqlStateClass } from '../db/sqlstate.ts'
 import type { Logger } from '../log.ts'
 import { errorBody, renderPage } from '../pages/layout.ts'
 import {
@@ -42,7 +43,8 @@ export function toHttpError(err: unknown, log: () => Logger): HttpError {
     if (!err.expose) log().error({ err }, 'request failed')
     return err
   }
-  if (isDataException(err)) {
+  const sqlState = sqlStateClass(err)
+  if (sqlState === '22') {
     // A value the request carried that the database refused (SQLSTATE class 22: a string
     // too long for its column, a number out of range, an invalid UUID). The request is at
     // fault, so it gets a 400; it is still logged as an error, since input validation
@@ -50,7 +52,7 @@ export function toHttpError(err: unknown, log: () => Logger): HttpError {
     log().error({ err }, 'request value refused by the database')
     return new HttpError(400, 'invalid_request', 'A value in the request is not valid.')
   }
-  if (isConflict(err)) {
+  if (sqlState === '40') {
     // A deadlock or a serialization failure (SQLSTATE class 40): rolled back whole, nothing
     // written, and the same request a moment later will most likely succeed.
     log().warn({ err }, 'transaction rolled back for a conflict with another')
@@ -58,28 +60,6 @@ export function toHttpError(err: unknown, log: () => Logger): HttpError {
   }
   log().error({ err }, 'unexpected error')
   return internalError()
-}
-
-/** A PostgreSQL transaction rollback (SQLSTATE class 40: deadlock, serialization failure). */
-function isConflict(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code
-  return (
-    err instanceof Error &&
-    typeof code === 'string' &&
-    /^40[0-9A-Z]{3}$/.test(code) &&
-    typeof (err as { severity?: unknown }).severity === 'string'
-  )
-}
-
-/** A PostgreSQL data exception (SQLSTATE class 22), as `pg` reports it. */
-function isDataException(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code
-  return (
-    err instanceof Error &&
-    typeof code === 'string' &&
-    /^22[0-9A-Z]{3}$/.test(code) &&
-    typeof (err as { severity?: unknown }).severity === 'string'
-  )
 }
 
 export interface ErrorParts {
