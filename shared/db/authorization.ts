@@ -1,5 +1,5 @@
 /** SQL for the authorization code flow: pending requests, codes, consents. */
-import { type BatchedStatement, itemsParameter } from './batch.ts'
+import { type BatchedStatement, byPosition, itemsParameter } from './batch.ts'
 import type { Queryable } from './database.ts'
 
 export interface PendingRequest {
@@ -246,9 +246,7 @@ export const codeConsumption: BatchedStatement<CodeUse, ConsumedCode | undefined
       // hour, the expiry index looked the cheaper way in, and read every code of the last minute.
       [itemsParameter(items, 'code_hex'), uses.map((u) => u.digest)],
     )
-    const byUse: (ConsumedCode | undefined)[] = uses.map(() => undefined)
-    for (const r of rows) byUse[r.n] = { code: toCode(r), userActive: r.user_active === true }
-    return byUse
+    return byPosition(uses.length, rows, (r) => ({ code: toCode(r), userActive: r.user_active === true }))
   },
 }
 

@@ -43,6 +43,20 @@ export function itemsParameter<T extends { readonly n: number }>(items: T[], loc
   )
 }
 
+/**
+ * One output per item, in the items' order, from a batch's rows that each carry their item's
+ * position `n`: `output` of its row, undefined for an item without one.
+ */
+export function byPosition<R extends { readonly n: number }, O>(
+  count: number,
+  rows: readonly R[],
+  output: (row: R) => O,
+): (O | undefined)[] {
+  const outputs: (O | undefined)[] = new Array(count).fill(undefined)
+  for (const row of rows) outputs[row.n] = output(row)
+  return outputs
+}
+
 /** One statement in its own transaction, scoped to the batch's organization. */
 export type StatementRunner = <R extends QueryResultRow>(
   text: string,

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import pg from 'pg'
 import { type Change, takeAnnouncedChanges } from '../cache/invalidation.ts'
 import { serviceUnavailable } from '../http/errors.ts'
-import { type BatchedStatement, Batcher, type StatementRunner } from './batch.ts'
+import { type BatchedStatement, Batcher, type BatchOptions, type StatementRunner } from './batch.ts'
 
 /** What the aggregate modules (shared/db/<aggregate>.ts) need: one query at a time. */
 export interface Queryable {
@@ -65,7 +65,7 @@ export class Database {
   readonly pool: pg.Pool
   private readonly runtimeRole: string
   private readonly statementTimeoutMs: number
-  private readonly batch: { readonly inFlight: number; readonly maxItems: number }
+  private readonly batch: BatchOptions
   private warming: Promise<void> | undefined
   // One Batcher per batched statement, made on its first use.
   private readonly batchers = new Map<BatchedStatement<never, unknown>, Batcher<never, unknown>>()
@@ -334,7 +334,7 @@ export class Database {
  * code flow less (1,612-2,333 against 1,970-2,505), the server's CPU per flow rising with
  * the turns.
  */
-const BATCH = { inFlight: 1, maxItems: 64, perTurn: 8 }
+const BATCH: BatchOptions = { inFlight: 1, maxItems: 64, perTurn: 8 }
 
 /**
  * What scopes a transaction: the runtime role (row-level security applies even to an owner or

@@ -1,5 +1,5 @@
 /** SQL for refresh tokens and their families. */
-import { type BatchedStatement, itemsParameter } from './batch.ts'
+import { type BatchedStatement, byPosition, itemsParameter } from './batch.ts'
 import type { Queryable } from './database.ts'
 import { type CounterAfterHit, rateLimitHitSql } from './rate-limits.ts'
 
@@ -268,9 +268,7 @@ export const refreshRotation: BatchedStatement<Rotation, RotationRecord> = {
       itemsParameter(items, 'digest'),
       REFRESH_RATE_WINDOW_SECONDS,
     ])
-    const byItem: RotationRecord[] = rotations.map(() => undefined)
-    for (const row of rows) byItem[row.n] = row
-    return byItem
+    return byPosition(rotations.length, rows, (row) => row)
   },
 }
 

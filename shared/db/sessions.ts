@@ -150,7 +150,7 @@ export const signedInCodes: BatchedStatement<SignedInCode, SignedInGrant | undef
   // A code that a crash takes back before the WAL reaches disk fails its exchange with
   // invalid_grant, as an expired one does, and the client starts again; a lost touch only
   // shortens the session's idle time. The exchange's commit is durable and flushes the WAL
-  // through it, code included. This is half the code flow.s WAL flushes.
+  // through it, code included. This is half the code flow's WAL flushes.
   durable: false,
   async run(query, requests) {
     const items = requests.map((r, n) => ({
