@@ -34,27 +34,7 @@ const single: Queryable = { query: (text, values) => runtime.statement(org, text
 
 /** A stored, consumed code whose exchange issued access token `jti`. */
 async function consumedCode(jti: string): Promise<Buffer> {
-  const digest = randomBytes(32)
-  await insertAuthorizationCode(
-    single,
-    org,
-    digest,
-    {
-      clientId: 'client-0001',
-      userId: user,
-      sessionId: null,
-      redirectUri: 'https://rp.test/cb',
-      scope: ['openid', 'offline_access'],
-      nonce: null,
-      codeChallenge: null,
-      resource: null,
-      authorizationDetails: null,
-      authTime: new Date(),
-      amr: ['pwd'],
-      acr: null,
-    },
-    60,
-  )
+  const digest = await liveCode(user)
   const consume = (use: CodeUse) => runtime.batched(org, codeConsumption, use)
   expect(await consume({ digest, jti, expiresAt: new Date(Date.now() + 60_000) })).toBeDefined()
   expect(await consume({ digest, jti: 'another', expiresAt: new Date() })).toBeUndefined()
@@ -164,7 +144,7 @@ describe('revoking a refresh family', () => {
   })
 })
 
-/** A code of `userId`'s, stored and not yet exchanged; its digest. */
+/** A code of `userId`'s (openid, offline_access), stored and not yet exchanged; its digest. */
 async function liveCode(userId: string): Promise<Buffer> {
   const digest = randomBytes(32)
   await insertAuthorizationCode(
@@ -176,7 +156,7 @@ async function liveCode(userId: string): Promise<Buffer> {
       userId,
       sessionId: null,
       redirectUri: 'https://rp.test/cb',
-      scope: ['openid'],
+      scope: ['openid', 'offline_access'],
       nonce: null,
       codeChallenge: null,
       resource: null,
