@@ -15,12 +15,12 @@ export interface RawAnswer {
   body: string
 }
 
-/** A request over Node's HTTP client to 127.0.0.1:`port`. */
+/** A request over Node's HTTP client to 127.0.0.1:`port`; an array value is sent as repeated lines. */
 export function overNode(
   port: number,
   method: string,
   path: string,
-  headers: Record<string, string>,
+  headers: Record<string, string | string[]>,
   body?: string,
 ): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
