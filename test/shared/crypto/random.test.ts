@@ -5,7 +5,7 @@ import { digestOf, digestsEqual, randomIdentifier, randomToken } from '../../../
 describe('random values', () => {
   it('identifiers are 128 bits of base64url, distinct across many pool refills', () => {
     const seen = new Set<string>()
-    // 2,000 × 16 bytes is nearly eight refills of the 4 KiB pool.
+    // 2,000 × 16 bytes is over thirty refills of the 1 KiB pool.
     for (let i = 0; i < 2000; i++) {
       const id = randomIdentifier()
       expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/)
@@ -23,5 +23,19 @@ describe('random values', () => {
     expect(digestsEqual(digest, digestOf(token))).toBe(true)
     expect(digestsEqual(digest, digestOf(`${token}x`))).toBe(false)
     expect(digestsEqual(digest, digest.subarray(1))).toBe(false)
+  })
+
+  it('tokens of any size are distinct across pool refills and mixed sizes; larger ones bypass the pool', () => {
+    const seen = new Set<string>()
+    for (let i = 0; i < 3000; i++) {
+      const bytes = [32, 16, 18, 32, 7][i % 5]!
+      const token = randomToken(bytes)
+      expect(token).toHaveLength(Math.ceil((bytes * 4) / 3))
+      seen.add(token)
+    }
+    expect(seen.size).toBe(3000)
+    const big = randomToken(4096)
+    expect(Buffer.from(big, 'base64url')).toHaveLength(4096)
+    expect(big).not.toMatch(/^A+$/)
   })
 })
