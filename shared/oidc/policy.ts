@@ -31,11 +31,20 @@ const SETTING_NAMES: Record<string, keyof Policy> = {
   refresh_per_family_per_minute: 'refreshPerFamilyPerMinute',
 }
 
-export function policyOf(org: Organization): Policy {
-  const policy: Policy = { ...DEFAULTS }
-  for (const [setting, key] of Object.entries(SETTING_NAMES)) {
-    const value = org.settings[setting]
-    if (typeof value === 'number' && Number.isInteger(value) && value > 0) policy[key] = value
+// Per organization object, worked out once: the directory replaces the object (and so the
+// entry) when the organization's settings change.
+const policies = new WeakMap<Organization, Readonly<Policy>>()
+
+export function policyOf(org: Organization): Readonly<Policy> {
+  let policy = policies.get(org)
+  if (!policy) {
+    const fresh: Policy = { ...DEFAULTS }
+    for (const [setting, key] of Object.entries(SETTING_NAMES)) {
+      const value = org.settings[setting]
+      if (typeof value === 'number' && Number.isInteger(value) && value > 0) fresh[key] = value
+    }
+    policy = Object.freeze(fresh)
+    policies.set(org, policy)
   }
   return policy
 }
