@@ -2,7 +2,7 @@
  * ID tokens (OpenID Connect Core §2): signed with the client's id_token_signed_response_alg,
  * RS256 when it has none (Core §3.1.3.7), with a kid published in the JWKS.
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { decodeCompact, signCompact, verifyCompact } from '../crypto/jws.ts'
 import type { SigningAlg } from '../keys/generate.ts'
 import type { Runtime } from '../runtime.ts'
@@ -27,9 +27,7 @@ export interface IdTokenInput {
  * the signing algorithm; SHA-512 for EdDSA over Ed25519.
  */
 export function atHash(accessToken: string, alg: SigningAlg): string {
-  const digest = createHash(alg === 'EdDSA' ? 'sha512' : 'sha256')
-    .update(accessToken)
-    .digest()
+  const digest = hash(alg === 'EdDSA' ? 'sha512' : 'sha256', accessToken, 'buffer')
   return digest.subarray(0, digest.length / 2).toString('base64url')
 }
 

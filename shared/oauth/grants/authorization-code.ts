@@ -1,5 +1,5 @@
 /** Authorization Code Grant at the token endpoint — RFC 6749 §4.1.3, PKCE RFC 7636 §4.6. */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { notifyChange } from '../../cache/invalidation.ts'
 import { digestOf } from '../../crypto/random.ts'
 import { insertAuditEvent } from '../../db/audit.ts'
@@ -132,7 +132,7 @@ function checkBinding(
   if (code.codeChallenge) {
     if (!params.code_verifier || !VERIFIER.test(params.code_verifier))
       return invalidGrant('code_verifier is missing or malformed')
-    const challenge = createHash('sha256').update(params.code_verifier).digest('base64url')
+    const challenge = hash('sha256', params.code_verifier, 'base64url')
     if (challenge !== code.codeChallenge)
       return invalidGrant('code_verifier does not match the code_challenge')
   } else if (params.code_verifier !== undefined) {
