@@ -165,13 +165,21 @@ export async function listAuthorizationDetailsTypes(q: Queryable): Promise<strin
   return rows.map((r) => r.type)
 }
 
-/** An application by client_id, with its secrets still valid (current and in grace). */
+/**
+ * An application by client_id, with its secrets still valid (current and in grace), and
+ * whether it was registered dynamically (RFC 7591: it has a registration access token).
+ */
 export async function findApplicationByClientId(
   q: Queryable,
   clientId: string,
-): Promise<{ application: Application; secrets: SecretDigest[] } | undefined> {
+): Promise<
+  { application: Application; secrets: SecretDigest[]; dynamicallyRegistered: boolean } | undefined
+> {
   const { rows } = await q.query<
-    ApplicationRecord & { secrets: { digest: string; expires_at: string | null }[] }
+    ApplicationRecord & {
+      secrets: { digest: string; expires_at: string | null }[]
+      registration_access_token_digest: Buffer | null
+    }
   >(
     `SELECT a.*, coalesce(
         (SELECT json_agg(json_build_object('digest', encode(s.digest, 'hex'), 'expires_at', s.expires_at))
@@ -189,6 +197,7 @@ export async function findApplicationByClientId(
       digest: Buffer.from(s.digest, 'hex'),
       expiresAt: s.expires_at ? new Date(s.expires_at) : null,
     })),
+    dynamicallyRegistered: row.registration_access_token_digest !== null,
   }
 }
 

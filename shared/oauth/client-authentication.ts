@@ -4,13 +4,14 @@
  * §2.2, OpenID Connect Core §9) and none for public clients. Failures are 401 invalid_client
  * with a challenge; a request using two methods at once is invalid_request.
  */
-import { createLocalJWKSet, createRemoteJWKSet, type JWTVerifyGetKey, jwtVerify } from 'jose'
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, type JWTVerifyGetKey, jwtVerify } from 'jose'
 import { digestOf, digestsEqual } from '../crypto/random.ts'
 import { insertClientAssertionJti } from '../db/revocations.ts'
 import type { HandlerContext } from '../http/define-function.ts'
 import { invalidClient, OAuthError } from '../http/errors.ts'
 import { unstorable } from '../http/parse-request.ts'
 import type { Client } from './clients.ts'
+import { keySetFetch } from './key-fetch.ts'
 
 export const JWT_BEARER_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 
@@ -167,15 +168,19 @@ const remoteKeySets = new Map<string, JWTVerifyGetKey>()
 function keySetOf(client: Client): JWTVerifyGetKey | undefined {
   if (client.jwks) return createLocalJWKSet(client.jwks as Parameters<typeof createLocalJWKSet>[0])
   if (!client.jwksUri) return undefined
-  let set = remoteKeySets.get(client.jwksUri)
+  // A dynamically registered client's jwks_uri is fetched from public addresses only (key-fetch.ts).
+  const publicOnly = client.dynamicallyRegistered
+  const key = `${publicOnly ? 'public' : 'any'} ${client.jwksUri}`
+  let set = remoteKeySets.get(key)
   if (!set) {
     set = createRemoteJWKSet(new URL(client.jwksUri), {
       timeoutDuration: 3000,
       cooldownDuration: 30_000,
       cacheMaxAge: 600_000,
+      [customFetch]: keySetFetch({ publicOnly }),
     })
     if (remoteKeySets.size > 1000) remoteKeySets.clear()
-    remoteKeySets.set(client.jwksUri, set)
+    remoteKeySets.set(key, set)
   }
   return set
 }

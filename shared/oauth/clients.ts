@@ -13,6 +13,8 @@ import type { Database } from '../db/database.ts'
 
 export interface Client extends Application {
   readonly secrets: readonly SecretDigest[]
+  /** Registered through RFC 7591 (by anyone, under open registration), not by an administrator. */
+  readonly dynamicallyRegistered: boolean
 }
 
 export class ClientDirectory {
@@ -41,7 +43,13 @@ export class ClientDirectory {
       const found = await this.db.inOrganization(organizationId, (q) =>
         findApplicationByClientId(q, clientId),
       )
-      return found && { ...found.application, secrets: found.secrets }
+      return (
+        found && {
+          ...found.application,
+          secrets: found.secrets,
+          dynamicallyRegistered: found.dynamicallyRegistered,
+        }
+      )
     })
   }
 
