@@ -397,10 +397,15 @@ export async function revokeFamilies(
     // which PostgreSQL before 17 cannot subtract from). An exchange under way holds its code's
     // row: this waits for it to commit, and the access token it issued is denied below; one
     // that comes later waits for this transaction, then finds its code expired
-    // (codeConsumption).
+    // (codeConsumption). The rows are locked in the order of their digests, the order a
+    // consume batch locks its codes in: taken in the table's order, a user's two codes in one
+    // batch could each be held by one side and awaited by the other (a deadlock).
     await q.query(
-      `UPDATE authorization_codes SET expires_at = now() - interval '1 hour'
-        WHERE ${renumber(codes, -1)} AND consumed_at IS NULL AND expires_at > now()`,
+      `UPDATE authorization_codes c SET expires_at = now() - interval '1 hour'
+         FROM (SELECT code_digest FROM authorization_codes
+                WHERE ${renumber(codes, -1)} AND consumed_at IS NULL AND expires_at > now()
+                ORDER BY code_digest FOR UPDATE) pending
+        WHERE c.code_digest = pending.code_digest`,
       values,
     )
   }

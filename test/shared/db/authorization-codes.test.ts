@@ -145,8 +145,7 @@ describe('revoking a refresh family', () => {
 })
 
 /** A code of `userId`'s (openid, offline_access), stored and not yet exchanged; its digest. */
-async function liveCode(userId: string): Promise<Buffer> {
-  const digest = randomBytes(32)
+async function liveCode(userId: string, digest = randomBytes(32)): Promise<Buffer> {
   await insertAuthorizationCode(
     single,
     org,
@@ -227,5 +226,36 @@ describe('revoking a user’s grants while one of their codes is exchanged', () 
     expect(
       await db.sql('SELECT consumed_at FROM authorization_codes WHERE code_digest = $1', [digest]),
     ).toEqual([{ consumed_at: null }])
+  })
+
+  it('takes the pending codes in the order of their digests, as a consume batch does: no deadlock', async () => {
+    const dave = await seedUser(db, org, 'dave@a.test')
+    const [low, high] = [randomBytes(32), randomBytes(32)]
+    low[0] = 0x00
+    high[0] = 0xff
+    // Stored high first: in the table's order, a revocation would come to it first.
+    await liveCode(dave, high)
+    await liveCode(dave, low)
+    // A consume batch of both (codeConsumption locks in digest order) holds the low one.
+    const batch = await holdRowLock(db, 'authorization_codes', low, 'code_digest')
+    const revocation = runtime.inOrganization(org, (q) =>
+      revokeFamilies(q, { userId: dave }, 'user disabled'),
+    )
+    await batch.waiters(1)
+    // Had the revocation taken the high one first, this would wait for it while it waits for
+    // the low one: a deadlock, one of the two aborted after deadlock_timeout.
+    await batch.sql('UPDATE authorization_codes SET consumed_at = now() WHERE code_digest = $1', [high])
+    await batch.release()
+    expect(await revocation).toEqual({ revoked: 0, deniedJtis: [] })
+    const rows = await db.sql<{ low: boolean; expired: boolean; consumed: boolean }>(
+      `SELECT code_digest = $1 AS low, expires_at < now() AS expired, consumed_at IS NOT NULL AS consumed
+         FROM authorization_codes WHERE user_id = $2 ORDER BY code_digest`,
+      [low, dave],
+    )
+    // The low one expired by the revocation; the high one consumed by the batch, left as it was.
+    expect(rows).toEqual([
+      { low: true, expired: true, consumed: false },
+      { low: false, expired: false, consumed: true },
+    ])
   })
 })
