@@ -16,7 +16,7 @@ import {
   refreshRotation,
   revokeFamilies,
 } from '../../../shared/db/refresh-tokens.ts'
-import { type SignedInCode, signedInCodes } from '../../../shared/db/sessions.ts'
+import { endSessions, type SignedInCode, signedInCodes } from '../../../shared/db/sessions.ts'
 import { Metrics } from '../../../shared/http/metrics.ts'
 import {
   createTestDatabase,
@@ -423,12 +423,16 @@ describe('a rotation and a revocation of its family at the same moment', () => {
 })
 
 /** A live session of `org`'s user, last seen `seenAgo` ago; its cookie's digest and id. */
-async function liveSession(org: string, seenAgo = '0 seconds'): Promise<{ cookie: Buffer; id: string }> {
-  const cookie = digest()
+async function liveSession(
+  org: string,
+  seenAgo = '0 seconds',
+  cookie = digest(),
+  userId = users.get(org),
+): Promise<{ cookie: Buffer; id: string }> {
   const [row] = await db.sql<{ id: string }>(
     `INSERT INTO sessions (organization_id, user_id, token_digest, auth_time, last_seen_at, idle_expires_at, expires_at)
      VALUES ($1, $2, $3, now(), now() - $4::interval, now() + interval '1 hour', now() + interval '1 day') RETURNING id`,
-    [org, users.get(org), cookie, seenAgo],
+    [org, userId, cookie, seenAgo],
   )
   return { cookie, id: row!.id }
 }
@@ -545,5 +549,27 @@ describe('the code flow’s batched statements', () => {
     })
     expect(again).toBeUndefined()
     expect(other).toMatchObject({ userActive: true })
+  })
+})
+
+describe('ending a user’s sessions while a batch touches them', () => {
+  it('takes the sessions in the order of their cookies’ digests, as the batch does: no deadlock', async () => {
+    const erin = await seedUser(db, orgA, 'erin@batch.test')
+    const low = digest()
+    const high = digest()
+    low[0] = 0x00
+    high[0] = 0xff
+    // Stored high first: in the table's order, ending them would come to it first.
+    const second = await liveSession(orgA, '2 minutes', high, erin)
+    const first = await liveSession(orgA, '2 minutes', low, erin)
+    // A batch of codes for both sessions (signedInCodes touches them in digest order) holds the first.
+    const batch = await holdRowLock(db, 'sessions', first.id)
+    const ending = database.inOrganization(orgA, (q) => endSessions(q, erin))
+    await batch.waiters(1)
+    // Had the ending taken the second session first, this would wait for it while it waits
+    // for the first: a deadlock, one of the two aborted after deadlock_timeout.
+    await batch.sql('UPDATE sessions SET last_seen_at = now() WHERE id = $1', [second.id])
+    await batch.release()
+    expect(new Set(await ending)).toEqual(new Set([first.id, second.id]))
   })
 })
