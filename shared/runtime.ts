@@ -61,7 +61,7 @@ export class Runtime {
     )
     this.keys = new KeyStore(this.db, config.masterKey, config.cacheTtlMs)
     this.clients = new ClientDirectory(this.db, config.cacheTtlMs)
-    this.revocations = new RevocationList(this.db, config.cacheTtlMs)
+    this.revocations = new RevocationList(this.db, config.cacheTtlMs, { log: this.log })
     this.audit = new AuditLog(this.db, this.log)
     this.scheduler = new Scheduler(this, JOBS)
     this.bus = new InvalidationBus({
@@ -96,7 +96,7 @@ export class Runtime {
         break
       case 'revocation':
         if (change.id) this.revocations.add(change.organizationId, change.id)
-        else this.revocations.clear()
+        else this.revocations.forget(change.organizationId)
         break
     }
   }

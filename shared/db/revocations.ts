@@ -14,12 +14,22 @@ export async function insertRevokedAccessToken(
   )
 }
 
-/** jtis of revoked access tokens that have not expired yet. */
-export async function findRevokedJtis(q: Queryable): Promise<string[]> {
+/** jtis of revoked access tokens that have not expired yet, `limit` at most. */
+export async function findRevokedJtis(q: Queryable, limit: number): Promise<string[]> {
   const { rows } = await q.query<{ jti: string }>(
-    'SELECT jti FROM revoked_access_tokens WHERE expires_at > now()',
+    'SELECT jti FROM revoked_access_tokens WHERE expires_at > now() LIMIT $1',
+    [limit],
   )
   return rows.map((r) => r.jti)
+}
+
+/** Whether the access token `jti` is on the deny list (revoked and not expired). */
+export async function isJtiRevoked(q: Queryable, jti: string): Promise<boolean> {
+  const { rows } = await q.query(
+    'SELECT 1 FROM revoked_access_tokens WHERE organization_id = zenoauth_current_org() AND jti = $1 AND expires_at > now()',
+    [jti],
+  )
+  return rows.length > 0
 }
 
 /** Records a client assertion's jti; false when it was seen before (a replay). */

@@ -2,34 +2,69 @@
  * The access-token deny list as each process sees it: the jtis of an organization's revoked,
  * unexpired tokens, loaded once per TTL and extended at once by the NOTIFY each revocation
  * sends, so a revoked token is refused cluster-wide within about a second.
+ *
+ * Held in memory up to `maxHeld` jtis per organization (~65 bytes each). A client may revoke
+ * every token it gets, as fast as it gets them, and each stays listed until it expires: held
+ * without a bound, a busy or hostile client would grow every process's memory until the pod
+ * is killed. Past the bound, the organization's tokens are looked up one by one in the
+ * database (its primary key) instead, until a reload finds the list back under the bound.
  */
 import { notifyChange } from '../cache/invalidation.ts'
 import { TtlCache } from '../cache/ttl-cache.ts'
 import type { Database, Queryable } from '../db/database.ts'
 import { type FamilySelector, revokeFamilies } from '../db/refresh-tokens.ts'
-import { findRevokedJtis } from '../db/revocations.ts'
+import { findRevokedJtis, isJtiRevoked } from '../db/revocations.ts'
+import type { Logger } from '../log.ts'
+
+/** The jtis held in memory for one organization at most (~3 MB). */
+export const DENY_LIST_MAX_HELD = 50_000
+
+/** An organization's deny list: its jtis, or undefined when there are too many to hold. */
+type DenyList = { readonly held: Set<string> | undefined }
 
 export class RevocationList {
-  private readonly cache: TtlCache<string, Set<string>>
+  private readonly cache: TtlCache<string, DenyList>
   private readonly db: Database
+  private readonly maxHeld: number
+  private readonly log: Logger | undefined
 
-  constructor(db: Database, ttlMs: number) {
+  constructor(db: Database, ttlMs: number, options: { maxHeld?: number; log?: Logger } = {}) {
     this.db = db
     this.cache = new TtlCache({ ttlMs, maxEntries: 10_000 })
+    this.maxHeld = options.maxHeld ?? DENY_LIST_MAX_HELD
+    this.log = options.log
   }
 
-  /** @throws HttpError 503 when the list cannot be loaded: a decision cannot be made. */
+  /** @throws HttpError 503 when the list cannot be read: a decision cannot be made. */
   async isRevoked(organizationId: string, jti: string): Promise<boolean> {
-    const jtis = await this.cache.get(
-      organizationId,
-      async () => new Set(await this.db.inOrganization(organizationId, findRevokedJtis)),
+    const list = await this.cache.get(organizationId, () => this.load(organizationId))
+    if (list.held) return list.held.has(jti)
+    return this.db.inOrganization(organizationId, (q) => isJtiRevoked(q, jti))
+  }
+
+  private async load(organizationId: string): Promise<DenyList> {
+    const jtis = await this.db.inOrganization(organizationId, (q) => findRevokedJtis(q, this.maxHeld + 1))
+    if (jtis.length <= this.maxHeld) return { held: new Set(jtis) }
+    this.log?.warn(
+      { organizationId, maxHeld: this.maxHeld },
+      'access-token deny list too long to hold: each token is looked up in the database',
     )
-    return jtis.has(jti)
+    return { held: undefined }
   }
 
   /** A revocation announced by NOTIFY. */
   add(organizationId: string, jti: string): void {
-    void this.cache.peek(organizationId)?.then((jtis) => jtis.add(jti))
+    void this.cache.peek(organizationId)?.then((list) => {
+      if (!list.held) return
+      list.held.add(jti)
+      // Over the bound: dropped, and the next check loads the list afresh (and finds it long).
+      if (list.held.size > this.maxHeld) this.cache.delete(organizationId)
+    })
+  }
+
+  /** Drops an organization's list (a revocation of many tokens): the next check loads it. */
+  forget(organizationId: string): void {
+    this.cache.delete(organizationId)
   }
 
   clear(): void {
