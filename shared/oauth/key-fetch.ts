@@ -152,6 +152,10 @@ export function keySetFetch(options: KeySetFetchOptions) {
           } else chunks.push(chunk)
         })
         res.on('error', reject)
+        // Closed before its end (jose's timeout aborted it, the peer went away): not an answer.
+        res.on('close', () => {
+          if (!res.complete) reject(new Error('the key set answer ended early'))
+        })
         res.on('end', () => {
           const headers = new Headers()
           const type = res.headers['content-type']

@@ -184,6 +184,22 @@ describe("an administrator's client's jwks_uri", () => {
     expect((await jsonOf(res)).error).toBe('invalid_client')
   })
 
+  it('gives up on an answer that stalls, after the timeout', async () => {
+    let requests = 0
+    const port = await serve((_req, res) => {
+      requests++
+      res.setHeader('content-type', 'application/json')
+      res.write('{"keys": [')
+      // … and nothing more: the body never ends.
+    })
+    const clientId = await adminClient(`http://127.0.0.1:${port}/jwks.json`)
+    const started = Date.now()
+    const res = await exchange(clientId, 'client_credentials')
+    expect(res.status).toBe(401)
+    expect(Date.now() - started).toBeLessThan(10_000)
+    expect(requests).toBe(1)
+  }, 20_000)
+
   it('is not followed to where it redirects', async () => {
     let followed = 0
     const good = await serve((_req, res) => {
