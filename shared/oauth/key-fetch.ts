@@ -7,8 +7,9 @@
  * there. So for those the request goes only to public addresses: a literal address is
  * checked before connecting, and a host name is resolved by a lookup that refuses the
  * connection when any of its addresses is not public, so the address checked is the
- * address connected to (a second resolution cannot rebind it). Either way the answer is
- * read up to KEY_SET_MAX_BYTES and redirects are not followed.
+ * address connected to (a second resolution cannot rebind it), and each fetch opens its own
+ * connection. Either way the answer is read up to KEY_SET_MAX_BYTES and redirects are not
+ * followed.
  */
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from 'node:dns'
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http'
@@ -136,6 +137,9 @@ export function keySetFetch(options: KeySetFetchOptions) {
     const request = target.protocol === 'https:' ? httpsRequest : httpRequest
     const requestOptions: RequestOptions = {
       method: 'GET',
+      // A connection of its own, never one kept alive from another fetch: a pooled socket to
+      // the same host, opened for an administrator's client, would skip the lookup below.
+      agent: false,
       headers: Object.fromEntries(init.headers ?? []),
       ...(init.signal ? { signal: init.signal } : {}),
       ...(options.publicOnly ? { lookup: publicLookup as RequestOptions['lookup'] } : {}),

@@ -11,7 +11,7 @@ import { createServer as createTcpServer, type Server as TcpServer } from 'node:
 import { exportJWK, generateKeyPair, SignJWT } from 'jose'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '../../shared/db/embedded.ts'
-import { isPublicAddress, KEY_SET_MAX_BYTES } from '../../shared/oauth/key-fetch.ts'
+import { isPublicAddress, KEY_SET_MAX_BYTES, keySetFetch } from '../../shared/oauth/key-fetch.ts'
 import { jsonOf } from '../support/http.ts'
 import { createTenant, type Tenant } from '../support/oauth.ts'
 import { createTestRuntime, type TestRuntime } from '../support/runtime.ts'
@@ -199,6 +199,25 @@ describe("an administrator's client's jwks_uri", () => {
     expect(Date.now() - started).toBeLessThan(10_000)
     expect(requests).toBe(1)
   }, 20_000)
+
+  it('is fetched over a connection of its own each time, never a pooled one', async () => {
+    // A socket kept alive from an administrator's client's fetch would skip the public-address
+    // lookup of a dynamically registered client's fetch to the same host.
+    const port = await serve((_req, res) =>
+      res.setHeader('content-type', 'application/json').end('{"keys":[]}'),
+    )
+    let connections = 0
+    const server = servers.at(-1) as Server
+    server.on('connection', () => {
+      connections++
+    })
+    const fetchKeys = keySetFetch({ publicOnly: false })
+    for (let i = 0; i < 3; i++) {
+      const res = await fetchKeys(`http://127.0.0.1:${port}/jwks.json`, {})
+      expect(await res.json()).toEqual({ keys: [] })
+    }
+    expect(connections).toBe(3)
+  })
 
   it('is not followed to where it redirects', async () => {
     let followed = 0
