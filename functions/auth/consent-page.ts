@@ -24,6 +24,7 @@ export default defineFunction({
       scopes: interaction.request.scope,
       authorizationDetails: interaction.request.authorizationDetails,
       redirectUri: interaction.request.redirectUri,
+      selfRegistered: interaction.client.dynamicallyRegistered,
     })
   },
 })

@@ -62,14 +62,25 @@ export interface ConsentPageInput {
   readonly scopes: readonly string[]
   readonly authorizationDetails?: readonly AuthorizationDetail[] | undefined
   readonly redirectUri: string
+  /** Registered through RFC 7591 by anyone: its name is its own claim. */
+  readonly selfRegistered: boolean
 }
 
 export function consentPage(c: Context, input: ConsentPageInput): Response {
+  // RFC 7591 §5: a self-registered client's name is unverified, so the page says so and shows
+  // where the answer goes, which a look-alike name cannot change.
+  const destination = new URL(input.redirectUri).host
   return page(
     c,
     `Allow ${input.clientName}?`,
     html`<h1>${input.clientName} wants to access your account</h1>
 <p class="muted">Signed in as ${input.userEmail}</p>
+${
+  input.selfRegistered
+    ? html`<p class="error" role="note">This application registered itself with ${input.org.name}, which has not reviewed it: its name is its own claim. Allow it only if you trust <strong>${destination}</strong>.</p>`
+    : ''
+}
+<p>After you answer, you go back to <strong>${destination}</strong>.</p>
 ${input.scopes.length ? html`<p>It asks to:</p><ul class="scopes">${input.scopes.map((s) => html`<li>${describeScope(s)}</li>`)}</ul>` : ''}
 ${
   input.authorizationDetails?.length

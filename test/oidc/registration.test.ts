@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest'
+import { Browser, formAction, hiddenFields } from '../support/browser.ts'
 import { jsonOf } from '../support/http.ts'
 import { basic, createTenant, type Tenant } from '../support/oauth.ts'
 import { createTestRuntime, type TestRuntime } from '../support/runtime.ts'
@@ -247,5 +248,49 @@ describe('POST /oauth/par (RFC 9126)', () => {
     expect(
       (await jsonOf(await tenant.post('/oauth/par', { ...params, request_uri: 'urn:x' }, auth))).error,
     ).toBe('invalid_request')
+  })
+})
+
+describe('the consent page of a dynamically registered client', () => {
+  const PASSWORD = 'correct horse battery staple'
+  const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'
+
+  /** The consent page a signed-in person sees when `clientId` asks for openid. */
+  async function consentPageOf(clientId: string, redirectUri: string): Promise<string> {
+    const email = `consent-${++ips}@acme.test`
+    expect((await tenant.admin('POST', '/api/v1/users', { email, password: PASSWORD })).status).toBe(201)
+    const b = new Browser(async (url, init) => t.app.request(url, init), t.config.publicUrl, {
+      'x-forwarded-for': `10.6.0.${ips}`,
+    })
+    const login = await b.visit('/auth/login')
+    await b.submit(formAction(login.body), { ...hiddenFields(login.body), email, password: PASSWORD })
+    const page = await b.visit(
+      `/oauth/authorize?client_id=${clientId}&redirect_uri=${encodeURIComponent(redirectUri)}&response_type=code&scope=openid&code_challenge=${CHALLENGE}&code_challenge_method=S256`,
+    )
+    expect(page.url).toContain('/auth/consent?interaction=')
+    return page.body
+  }
+
+  it('says that it registered itself, and shows where the answer goes', async () => {
+    await setPolicy('open')
+    const registered = await jsonOf(
+      await register({ redirect_uris: ['https://lookalike.example.net/cb'], client_name: 'Acme Payroll' }),
+    )
+    const body = await consentPageOf(registered.client_id, 'https://lookalike.example.net/cb')
+    expect(body).toContain('Acme Payroll wants to access your account')
+    expect(body).toContain('registered itself')
+    expect(body).toContain('<strong>lookalike.example.net</strong>')
+  })
+
+  it('of an administrator’s application shows where the answer goes, without the warning', async () => {
+    const app = await tenant.createApplication({
+      name: 'Partner',
+      type: 'confidential',
+      redirect_uris: ['https://partner.example.org/cb'],
+      allowed_scopes: ['openid'],
+    })
+    const body = await consentPageOf(app.client_id, 'https://partner.example.org/cb')
+    expect(body).toContain('<strong>partner.example.org</strong>')
+    expect(body).not.toContain('registered itself')
   })
 })
