@@ -77,6 +77,7 @@ export const oidc = {
         })
       const rs256 = await application('bench RP (ID tokens RS256, the default)')
       const eddsa = await application('bench RP (ID tokens EdDSA)', 'EdDSA')
+      const es256 = await application('bench RP (ID tokens ES256)', 'ES256')
       const service = await api('POST', '/api/v1/applications', {
         name: 'bench service',
         type: 'service',
@@ -154,6 +155,7 @@ export const oidc = {
       })
       for (const [label, app] of [
         ['EdDSA', eddsa],
+        ['ES256', es256],
         ['RS256', rs256],
       ]) {
         const counted = await batchCounters(base)
