@@ -39,11 +39,16 @@ export class RevocationList {
   async isRevoked(organizationId: string, jti: string): Promise<boolean> {
     const list = await this.cache.get(organizationId, () => this.load(organizationId))
     if (list.held) return list.held.has(jti)
-    return this.db.inOrganization(organizationId, (q) => isJtiRevoked(q, jti))
+    return isJtiRevoked(this.statements(organizationId), jti)
+  }
+
+  /** Each statement on its own, in one round trip (no BEGIN/COMMIT): both only read. */
+  private statements(organizationId: string): Queryable {
+    return { query: (text, values) => this.db.statement(organizationId, text, values) }
   }
 
   private async load(organizationId: string): Promise<DenyList> {
-    const jtis = await this.db.inOrganization(organizationId, (q) => findRevokedJtis(q, this.maxHeld + 1))
+    const jtis = await findRevokedJtis(this.statements(organizationId), this.maxHeld + 1)
     if (jtis.length <= this.maxHeld) return { held: new Set(jtis) }
     this.log?.warn(
       { organizationId, maxHeld: this.maxHeld },
