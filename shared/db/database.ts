@@ -247,6 +247,11 @@ export class Database {
     return this.againIfStale(() => this.single<R>(organizationId, text, values, options))
   }
 
+  /** A Queryable of `organizationId` whose every query is one `statement`. */
+  statements(organizationId: string): Queryable {
+    return { query: (text, values) => this.statement(organizationId, text, values) }
+  }
+
   /**
    * `item`'s share of `statement`, run in a batch with other requests' items of the same
    * organization (shared/db/batch.ts): at most `batchesInFlight` batches of one statement hold a

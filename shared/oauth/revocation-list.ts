@@ -39,16 +39,12 @@ export class RevocationList {
   async isRevoked(organizationId: string, jti: string): Promise<boolean> {
     const list = await this.cache.get(organizationId, () => this.load(organizationId))
     if (list.held) return list.held.has(jti)
-    return isJtiRevoked(this.statements(organizationId), jti)
-  }
-
-  /** Each statement on its own, in one round trip (no BEGIN/COMMIT): both only read. */
-  private statements(organizationId: string): Queryable {
-    return { query: (text, values) => this.db.statement(organizationId, text, values) }
+    // One statement, one round trip (no BEGIN/COMMIT): both queries here only read.
+    return isJtiRevoked(this.db.statements(organizationId), jti)
   }
 
   private async load(organizationId: string): Promise<DenyList> {
-    const jtis = await findRevokedJtis(this.statements(organizationId), this.maxHeld + 1)
+    const jtis = await findRevokedJtis(this.db.statements(organizationId), this.maxHeld + 1)
     if (jtis.length <= this.maxHeld) return { held: new Set(jtis) }
     this.log?.warn(
       { organizationId, maxHeld: this.maxHeld },

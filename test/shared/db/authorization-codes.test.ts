@@ -26,11 +26,12 @@ beforeAll(async () => {
   org = await seedOrganization(db, { slug: 'org-a', isDefault: true })
   user = await seedUser(db, org, 'alice@a.test')
   runtime = runtimeDatabase(db.appUrl, { poolMax: 3 })
+  single = runtime.statements(org)
   return () => runtime.close()
 })
 
 /** Each statement on its own, as handlers run them through ctx.db. */
-const single: Queryable = { query: (text, values) => runtime.statement(org, text, values) }
+let single: Queryable
 
 /** A stored, consumed code whose exchange issued access token `jti`. */
 async function consumedCode(jti: string): Promise<Buffer> {

@@ -99,9 +99,7 @@ function batcherOf(statement: BatchedStatement<Rotation, RotationRecord>, inFlig
 }
 
 /** One statement at a time in `org`, as a handler's ctx.db.query runs them. */
-const tenant = (org: string): Queryable => ({
-  query: (text, values) => database.statement(org, text, values),
-})
+const tenant = (org: string): Queryable => database.statements(org)
 
 /** Submits `first` and waits until its batch is in flight, stuck on a lock of its token's row. */
 async function stuck(b: Batcher<Rotation, RotationRecord>, org: string) {
