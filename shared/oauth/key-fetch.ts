@@ -43,7 +43,7 @@ for (const [network, prefix] of [
 }
 // Unspecified and IPv4-compatible, loopback, discard, Teredo and ORCHID (2001::/23), the
 // documentation prefix, 6to4, unique local, link-local, site-local and multicast. IPv4-mapped
-// and NAT64 addresses are judged by the IPv4 address they carry (embeddedIpv4).
+// and NAT64 addresses are judged by the IPv4 address they carry (isPublicAddress).
 for (const [network, prefix] of [
   ['::', 96],
   ['::1', 128],
@@ -59,40 +59,25 @@ for (const [network, prefix] of [
   NON_PUBLIC.addSubnet(network, prefix, 'ipv6')
 }
 
-const MAPPED = new BlockList()
-MAPPED.addSubnet('::ffff:0:0', 96, 'ipv6')
-MAPPED.addSubnet('64:ff9b::', 96, 'ipv6')
+// NAT64 (RFC 6052's well-known prefix) reaches the IPv4 address in the last 32 bits.
+const NAT64 = new BlockList()
+NAT64.addSubnet('64:ff9b::', 96, 'ipv6')
 
-/** The IPv4 address in the last 32 bits of an IPv6 one. */
-function embeddedIpv4(address: string): string {
-  const groups = expandIpv6(address)
-  const high = groups[6]!
-  const low = groups[7]!
-  return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.')
-}
-
-/** The eight 16-bit groups of an IPv6 address (a trailing dotted IPv4 part included). */
-function expandIpv6(address: string): number[] {
-  let text = address
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text)
-  if (dotted) {
-    const [a, b, c, d] = dotted[1]!.split('.').map(Number) as [number, number, number, number]
-    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`
-  }
-  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined]
-  const left = head ? head.split(':') : []
-  const right = tail ? tail.split(':') : []
-  const zeros = tail === undefined ? [] : new Array(8 - left.length - right.length).fill('0')
-  return [...left, ...zeros, ...right].map((g) => Number.parseInt(g, 16))
-}
-
-/** Whether an IP address is one anyone on the Internet could reach (not special-purpose). */
+/**
+ * Whether an IP address is one anyone on the Internet could reach (not special-purpose).
+ * BlockList judges an IPv4-mapped address (::ffff:a.b.c.d) by the IPv4 rules itself; a NAT64
+ * one is judged as the IPv4-mapped address of the same last 32 bits.
+ */
 export function isPublicAddress(address: string): boolean {
   const family = isIP(address)
   if (family === 4) return !NON_PUBLIC.check(address, 'ipv4')
   if (family !== 6) return false
   const bare = address.replace(/%.*$/, '')
-  if (MAPPED.check(bare, 'ipv6')) return isPublicAddress(embeddedIpv4(bare))
+  if (NAT64.check(bare, 'ipv6')) {
+    // The URL parser's canonical form ends with those 32 bits as two hex groups ('' for 0).
+    const low = new URL(`http://[${bare}]`).hostname.slice(1, -1).split(':').slice(-2)
+    return isPublicAddress(`::ffff:${low.map((g) => g || '0').join(':')}`)
+  }
   return !NON_PUBLIC.check(bare, 'ipv6')
 }
 
