@@ -19,8 +19,8 @@ import type { Logger } from '../log.ts'
 /** The jtis held in memory for one organization at most (~3 MB). */
 export const DENY_LIST_MAX_HELD = 50_000
 
-/** An organization's deny list: its jtis, or undefined when there are too many to hold. */
-type DenyList = { readonly held: Set<string> | undefined }
+/** An organization's deny list: its jtis, or null when there are too many to hold. */
+type DenyList = Set<string> | null
 
 export class RevocationList {
   private readonly cache: TtlCache<string, DenyList>
@@ -38,28 +38,28 @@ export class RevocationList {
   /** @throws HttpError 503 when the list cannot be read: a decision cannot be made. */
   async isRevoked(organizationId: string, jti: string): Promise<boolean> {
     const list = await this.cache.get(organizationId, () => this.load(organizationId))
-    if (list.held) return list.held.has(jti)
+    if (list) return list.has(jti)
     // One statement, one round trip (no BEGIN/COMMIT): both queries here only read.
     return isJtiRevoked(this.db.statements(organizationId), jti)
   }
 
   private async load(organizationId: string): Promise<DenyList> {
     const jtis = await findRevokedJtis(this.db.statements(organizationId), this.maxHeld + 1)
-    if (jtis.length <= this.maxHeld) return { held: new Set(jtis) }
+    if (jtis.length <= this.maxHeld) return new Set(jtis)
     this.log?.warn(
       { organizationId, maxHeld: this.maxHeld },
       'access-token deny list too long to hold: each token is looked up in the database',
     )
-    return { held: undefined }
+    return null
   }
 
   /** A revocation announced by NOTIFY. */
   add(organizationId: string, jti: string): void {
     void this.cache.peek(organizationId)?.then((list) => {
-      if (!list.held) return
-      list.held.add(jti)
+      if (!list) return
+      list.add(jti)
       // Over the bound: dropped, and the next check loads the list afresh (and finds it long).
-      if (list.held.size > this.maxHeld) this.cache.delete(organizationId)
+      if (list.size > this.maxHeld) this.cache.delete(organizationId)
     })
   }
 
