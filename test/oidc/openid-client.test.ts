@@ -157,51 +157,13 @@ describe('openid-client', () => {
     expect(reused.body).toContain('expired or was already used')
   })
 
-  it('gets an ID token signed with the client’s id_token_signed_response_alg, its kid in the JWKS', async () => {
-    const es = await tenant.createApplication({
-      name: 'ES client',
-      type: 'confidential',
-      redirect_uris: [REDIRECT],
-      allowed_scopes: ['openid'],
-      id_token_signed_response_alg: 'ES256',
-      first_party: true,
-    })
-    const esConfig = await client.discovery(
-      new URL(t.config.publicUrl),
-      es.client_id,
-      undefined,
-      client.ClientSecretBasic(es.client_secret),
-      {
-        execute: [client.allowInsecureRequests],
-      },
-    )
-    const verifier = client.randomPKCECodeVerifier()
-    const url = client.buildAuthorizationUrl(esConfig, {
-      redirect_uri: REDIRECT,
-      scope: 'openid',
-      code_challenge: await client.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
-    })
-    const callback = await authorize(httpBrowser(), url)
-    const tokens = await client.authorizationCodeGrant(esConfig, callback, {
-      pkceCodeVerifier: verifier,
-      idTokenExpected: true,
-    })
-    const header = JSON.parse(Buffer.from(tokens.id_token!.split('.')[0]!, 'base64url').toString())
-    expect(header.alg).toBe('ES256')
-    const jwks = await jsonOf(await fetch(`${t.config.publicUrl}/.well-known/jwks.json`))
-    expect(jwks.keys.map((k: { kid: string }) => k.kid)).toContain(header.kid)
-  })
-
-  // Core §3.1.3.6: the left half of the access token's hash by the signature's hash function,
-  // SHA-512 for EdDSA over Ed25519; openid-client does not check it in the code flow.
-  it.each([
-    ['RS256', 'sha256'],
-    ['ES256', 'sha256'],
-    ['EdDSA', 'sha512'],
-  ])('gets an ID token whose at_hash is the access token’s (%s)', async (alg, digest) => {
+  /**
+   * The tokens of a code flow, run by openid-client, for a new application whose ID tokens are
+   * signed with `alg`.
+   */
+  async function tokensSignedWith(alg: string) {
     const app = await tenant.createApplication({
-      name: `${alg} at_hash client`,
+      name: `${alg} client`,
       type: 'confidential',
       redirect_uris: [REDIRECT],
       allowed_scopes: ['openid'],
@@ -222,10 +184,28 @@ describe('openid-client', () => {
       code_challenge: await client.calculatePKCECodeChallenge(verifier),
       code_challenge_method: 'S256',
     })
-    const tokens = await client.authorizationCodeGrant(appConfig, await authorize(httpBrowser(), url), {
+    return client.authorizationCodeGrant(appConfig, await authorize(httpBrowser(), url), {
       pkceCodeVerifier: verifier,
       idTokenExpected: true,
     })
+  }
+
+  it('gets an ID token signed with the client’s id_token_signed_response_alg, its kid in the JWKS', async () => {
+    const tokens = await tokensSignedWith('ES256')
+    const header = JSON.parse(Buffer.from(tokens.id_token!.split('.')[0]!, 'base64url').toString())
+    expect(header.alg).toBe('ES256')
+    const jwks = await jsonOf(await fetch(`${t.config.publicUrl}/.well-known/jwks.json`))
+    expect(jwks.keys.map((k: { kid: string }) => k.kid)).toContain(header.kid)
+  })
+
+  // Core §3.1.3.6: the left half of the access token's hash by the signature's hash function,
+  // SHA-512 for EdDSA over Ed25519; openid-client does not check it in the code flow.
+  it.each([
+    ['RS256', 'sha256'],
+    ['ES256', 'sha256'],
+    ['EdDSA', 'sha512'],
+  ])('gets an ID token whose at_hash is the access token’s (%s)', async (alg, digest) => {
+    const tokens = await tokensSignedWith(alg)
     const full = createHash(digest).update(tokens.access_token).digest()
     expect(tokens.claims()!.at_hash).toBe(full.subarray(0, full.length / 2).toString('base64url'))
   })
