@@ -35,14 +35,21 @@ async function serveAndLoad(h, script, args, load) {
   }
 }
 
+const perSign = (perSecond) => `${Math.round(1e6 / perSecond)} µs`
 const rate = (r) => `${Math.round(r.requests.p50)} req/s`
 const detail = (r) => `p99 ${r.latency.p99} ms; server core ${Math.round(r.serverBusy * 100)} % busy`
 
 export const calibration = {
   name: 'calibration',
   async run(h) {
-    const signArgv = pinned(0, [process.execPath, path.join(h.root, 'bench/lib/sign-rate.mjs')])
-    const signs = Number(execFileSync(signArgv[0], signArgv.slice(1), { encoding: 'utf8' }).trim())
+    // The three ID-token algorithms: a code flow signs one ID token and one access token.
+    const signRate = (alg) => {
+      const argv = pinned(0, [process.execPath, path.join(h.root, 'bench/lib/sign-rate.mjs'), alg])
+      return Number(execFileSync(argv[0], argv.slice(1), { encoding: 'utf8' }).trim())
+    }
+    const signs = signRate('EdDSA')
+    const es256Signs = signRate('ES256')
+    const rs256Signs = signRate('RS256')
     const hello = await serveAndLoad(h, 'bench/lib/hello.mjs', [], {})
     const tokenLoad = { method: 'POST', headers: FORM, body: 'grant_type=client_credentials' }
     // The server's own signing and jti code, so the floor moves with them.
@@ -56,6 +63,8 @@ export const calibration = {
     return {
       raw: {
         ed25519SignsPerSecond: signs,
+        es256SignsPerSecond: es256Signs,
+        rs256SignsPerSecond: rs256Signs,
         honoHelloWorld: hello,
         tokenCeilingNode: ceilingNode,
         tokenCeilingHono: ceilingHono,
@@ -65,6 +74,16 @@ export const calibration = {
           scenario: 'calibration',
           metric: 'Ed25519 signatures/s, one core (node:crypto)',
           value: `${signs}`,
+        },
+        {
+          scenario: 'calibration',
+          metric: `ES256 (P-256) signatures/s, one core (node:crypto): ${perSign(es256Signs)} each`,
+          value: `${es256Signs}`,
+        },
+        {
+          scenario: 'calibration',
+          metric: `RS256 (RSA-2048) signatures/s, one core (node:crypto): ${perSign(rs256Signs)} each, so 1,500 ID tokens/s would take ${Math.round((1500 / rs256Signs) * 100)} % of the core`,
+          value: `${rs256Signs}`,
         },
         {
           scenario: 'calibration',
