@@ -1,6 +1,8 @@
 /**
  * Cold start: spawn → first 200 from /health/readiness, and resident memory once idle.
- * PIM and break-glass scale to zero, so this is latency a user waits through.
+ * PIM and break-glass scale to zero, so this is latency a user waits through. The readiness
+ * checks start when the server logs that it listens (harness.startServer, afterListening):
+ * polling the closed port from the spawn on took half of a core from the start-up it timed.
  */
 import { median } from '../harness.mjs'
 
@@ -30,7 +32,7 @@ export const coldStart = {
     for (let i = 0; i < starts; i++) {
       for (const [k, v] of variants.entries()) {
         const { ready, rss, rest } = samples[k]
-        const server = await h.startServer(v.env, { pin: v.pin })
+        const server = await h.startServer(v.env, { pin: v.pin, afterListening: true })
         ready.push(server.readyMs)
         await new Promise((r) => setTimeout(r, 1000))
         rss.push(server.rss())
