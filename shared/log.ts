@@ -3,6 +3,7 @@
  * the first is that no code logs request bodies or credentials.
  */
 import { pino } from 'pino'
+import type { Config } from './config.ts'
 
 export type Logger = pino.Logger
 
@@ -59,4 +60,9 @@ export function flushLogger(log: Logger): void {
   } catch {
     // A destination that is not ready or already closed has nothing left to write.
   }
+}
+
+/** A server process's logger: JSON on stdout at the configured level, naming its planes. */
+export function processLogger(config: Pick<Config, 'logLevel' | 'planes'>): Logger {
+  return createLogger({ level: config.logLevel, base: { planes: config.planes.join(',') } })
 }

@@ -6,12 +6,12 @@ import { AuditLog } from './audit/audit-log.ts'
 import { type Change, InvalidationBus } from './cache/invalidation.ts'
 import type { Config } from './config.ts'
 import { setPasswordHashConcurrency } from './crypto/password.ts'
-import { Database } from './db/database.ts'
+import { applicationName, type Database, openDatabase } from './db/database.ts'
 import { Metrics } from './http/metrics.ts'
 import { JOBS } from './jobs/jobs.ts'
 import { Scheduler } from './jobs/scheduler.ts'
 import { KeyStore } from './keys/key-store.ts'
-import { createLogger, type Logger } from './log.ts'
+import { type Logger, processLogger } from './log.ts'
 import { VerifiedTokenCache } from './oauth/access-token.ts'
 import { ClientDirectory } from './oauth/clients.ts'
 import { RevocationList } from './oauth/revocation-list.ts'
@@ -20,6 +20,8 @@ import { OrganizationDirectory } from './tenancy.ts'
 export interface RuntimeOptions {
   /** A logger to use instead of JSON on stdout (tests capture logs this way). */
   readonly log?: Logger
+  /** The pool, when it was opened before the runtime (serve.ts, at a cold start). */
+  readonly db?: Database
 }
 
 export class Runtime {
@@ -41,19 +43,8 @@ export class Runtime {
   constructor(config: Config, options: RuntimeOptions = {}) {
     this.config = config
     setPasswordHashConcurrency(config.passwordHashConcurrency)
-    this.log =
-      options.log ?? createLogger({ level: config.logLevel, base: { planes: config.planes.join(',') } })
-    const applicationName = `zenoauth-${config.planes.join('+')}`
-    this.db = new Database({
-      url: config.database.url,
-      poolMax: config.database.poolMax,
-      batchesInFlight: config.database.batchesInFlight,
-      statementTimeoutMs: config.database.statementTimeoutMs,
-      connectTimeoutMs: config.database.connectTimeoutMs,
-      runtimeRole: config.database.runtimeRole,
-      applicationName,
-      onError: (err) => this.log.warn({ err }, 'idle database connection failed'),
-    })
+    this.log = options.log ?? processLogger(config)
+    this.db = options.db ?? openDatabase(config, this.log)
     this.organizations = new OrganizationDirectory(this.db, config.publicUrl, config.cacheTtlMs)
     this.metrics = new Metrics(
       () => this.db.stats(),
@@ -68,7 +59,7 @@ export class Runtime {
       url: config.database.listenUrl,
       log: this.log,
       connectTimeoutMs: config.database.connectTimeoutMs,
-      applicationName: `${applicationName}-listen`,
+      applicationName: `${applicationName(config)}-listen`,
     })
     this.bus.onChange((change) => this.applyChange(change))
     this.db.onCommit = (changes) => {

@@ -3,12 +3,7 @@
  * This is the one module that reads process.env; it hands it to loadConfig.
  */
 import { ConfigError } from '../config.ts'
-import { bootstrapCommand } from './bootstrap.ts'
 import { CliError } from './cli-error.ts'
-import { invokeCommand } from './invoke.ts'
-import { migrateCommand } from './migrate.ts'
-import { serveCommand } from './serve.ts'
-import { startCommand } from './start.ts'
 
 const USAGE = `Usage: zenoauth <command> [options]
 
@@ -24,16 +19,25 @@ Commands:
   start [--data-dir <dir>] [--admin-email <email>]
                                 zero-setup: with no DATABASE_URL, an embedded PostgreSQL
                                 under .data/; migrate, bootstrap on first run, serve
+  preload                       evaluate every module and exit (the build writes the
+                                V8 code cache after this)
   help                          this text
 
 Configuration comes from the environment; see README.md.`
 
-const COMMANDS: Record<string, (args: string[], env: NodeJS.ProcessEnv) => Promise<number>> = {
-  serve: serveCommand,
-  migrate: migrateCommand,
-  bootstrap: bootstrapCommand,
-  invoke: invokeCommand,
-  start: startCommand,
+type Command = (args: string[], env: NodeJS.ProcessEnv) => Promise<number>
+
+/**
+ * Each command's module is loaded when the command runs: the bundle evaluates a module only
+ * when it is first imported, so `serve` can open its database connection before the server's
+ * other modules are evaluated (serve.ts), and `migrate` never evaluates the server's.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import('./serve.ts')).serveCommand,
+  migrate: async () => (await import('./migrate.ts')).migrateCommand,
+  bootstrap: async () => (await import('./bootstrap.ts')).bootstrapCommand,
+  invoke: async () => (await import('./invoke.ts')).invokeCommand,
+  start: async () => (await import('./start.ts')).startCommand,
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -42,12 +46,19 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE)
     return name ? 0 : 2
   }
-  const command = COMMANDS[name]
-  if (!command) {
+  if (name === 'preload') {
+    // Evaluates every command's modules, and those serve loads as it starts, runs none: the
+    // build writes the code cache after it.
+    await Promise.all(Object.values(COMMANDS).map((load) => load()))
+    await (await import('./serve.ts')).loadServerModules()
+    return 0
+  }
+  const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined
+  if (!load) {
     console.error(`zenoauth: unknown command '${name}'\n\n${USAGE}`)
     return 2
   }
-  return command(args, process.env)
+  return (await load())(args, process.env)
 }
 
 main(process.argv.slice(2)).then(

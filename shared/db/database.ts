@@ -7,7 +7,9 @@
 import { createHash } from 'node:crypto'
 import pg from 'pg'
 import { type Change, takeAnnouncedChanges } from '../cache/invalidation.ts'
+import type { Config } from '../config.ts'
 import { serviceUnavailable } from '../http/errors.ts'
+import type { Logger } from '../log.ts'
 import { type BatchedStatement, Batcher, type BatchOptions, type StatementRunner } from './batch.ts'
 
 /** What the aggregate modules (shared/db/<aggregate>.ts) need: one query at a time. */
@@ -53,6 +55,25 @@ export interface PoolStats {
   total: number
   idle: number
   waiting: number
+}
+
+/** What a process calls itself in pg_stat_activity: `zenoauth-` and its planes. */
+export function applicationName(config: Pick<Config, 'planes'>): string {
+  return `zenoauth-${config.planes.join('+')}`
+}
+
+/** The process's pool, as the configuration says; it connects when first used (or warm()). */
+export function openDatabase(config: Config, log: Logger): Database {
+  return new Database({
+    url: config.database.url,
+    poolMax: config.database.poolMax,
+    batchesInFlight: config.database.batchesInFlight,
+    statementTimeoutMs: config.database.statementTimeoutMs,
+    connectTimeoutMs: config.database.connectTimeoutMs,
+    runtimeRole: config.database.runtimeRole,
+    applicationName: applicationName(config),
+    onError: (err) => log.warn({ err }, 'idle database connection failed'),
+  })
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -151,12 +172,14 @@ export class Database {
   /**
    * Opens one connection in the background, so the first request after a cold start does not
    * wait for TCP, TLS and SCRAM. A failure here is only reported; requests fail closed as usual.
+   * @returns a promise that settles, never rejecting, once the connection is open or failed.
    */
-  warm(onError: (err: unknown) => void): void {
+  warm(onError: (err: unknown) => void): Promise<void> {
     this.warming = this.pool.connect().then(
       (client) => client.release(),
       (err: unknown) => onError(err),
     )
+    return this.warming
   }
 
   stats(): PoolStats {
