@@ -50,8 +50,11 @@ export async function serveUntilSignalled(config: Config, onStopped?: () => Prom
   const runtime = new Runtime(config, { log, db })
   const server = await startServer(runtime, createApp(runtime, ROUTES))
   // The background parts open a connection of their own (cache invalidation): after the
-  // first one, whose handshake the readiness check waits for, not beside it.
-  void warmed.then(() => runtime.start())
+  // first one, whose handshake the readiness check waits for, not beside it; never once a
+  // shutdown has begun (SIGTERM while that connection waited on the database).
+  void warmed.then(() => {
+    if (!runtime.draining) runtime.start()
+  })
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     let received: NodeJS.Signals | undefined
     const onSignal = (s: NodeJS.Signals) => {

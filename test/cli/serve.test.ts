@@ -1,3 +1,4 @@
+import { createServer, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { freePort } from '../../shared/db/embedded.ts'
 import { logRecords, startArtifact, waitForStatus } from '../support/artifact.ts'
@@ -66,5 +67,48 @@ describe('zenoauth serve', () => {
     expect(done.code).toBe(0)
     const listening = logRecords(done.stdout).find((r) => r.msg === 'listening')
     expect(listening).toMatchObject({ codeCache: 'rejected' })
+  })
+
+  it('stopped while its first connection still waits on the database, drains and exits 0', async () => {
+    // A "database" that accepts connections and never answers: the first connection waits
+    // out its timeout, and SIGTERM comes before that.
+    const sockets: Socket[] = []
+    const silent = createServer((s) => sockets.push(s))
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const dbPort = (silent.address() as { port: number }).port
+    const port = await freePort()
+    const run = startArtifact(['serve'], {
+      DATABASE_URL: `postgres://zenoauth_app:x@127.0.0.1:${dbPort}/zenoauth`,
+      DATABASE_CONNECT_TIMEOUT_MS: '1500',
+      MASTER_KEY: TEST_MASTER_KEY,
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PLANES: 'pim',
+      MIGRATE_ON_START: 'false',
+    })
+    try {
+      // Bounded: 10 s of 20 ms polls for the log line.
+      for (let i = 0; i < 500 && !run.stdout().includes('"msg":"listening"'); i++)
+        await new Promise((r) => setTimeout(r, 20))
+      expect(run.stdout()).toContain('"msg":"listening"')
+      run.child.kill('SIGTERM')
+      const done = await Promise.race([
+        run.exited,
+        new Promise<'still running'>((r) => setTimeout(() => r('still running'), 6000)),
+      ])
+      expect(done).not.toBe('still running')
+      if (done === 'still running') return
+      expect(done.code).toBe(0)
+      const records = logRecords(done.stdout)
+      expect(records.map((r) => r.msg)).toEqual(
+        expect.arrayContaining(['listening', 'shutting down', 'database not reachable at start-up']),
+      )
+      expect(records.find((r) => r.msg === 'stopped')).toMatchObject({ forced: false })
+    } finally {
+      run.child.kill('SIGKILL')
+      for (const s of sockets) s.destroy()
+      silent.close()
+    }
   })
 })
