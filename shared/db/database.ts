@@ -153,18 +153,27 @@ export class Database {
    * @throws HttpError 503 when the database cannot be reached.
    */
   async pendingMigrations(names: readonly string[]): Promise<string[]> {
+    const recorded = await this.recordedMigrations()
+    return recorded ? names.filter((n) => !recorded.has(n)) : [...names]
+  }
+
+  /**
+   * The applied migrations' record (name → checksum), read with the runtime's connection;
+   * undefined while the record, or the runtime's right to read it (migration 0006), does not
+   * exist yet.
+   * @throws HttpError 503 when the database cannot be reached.
+   */
+  async recordedMigrations(): Promise<Map<string, string> | undefined> {
     await this.warming
     try {
-      const { rows } = await this.pool.query<{ name: string }>(
-        'SELECT name FROM zenoauth_migrations WHERE name = ANY($1::text[])',
-        [names],
+      const { rows } = await this.pool.query<{ name: string; checksum: string }>(
+        'SELECT name, checksum FROM zenoauth_migrations',
       )
-      const applied = new Set(rows.map((r) => r.name))
-      return names.filter((n) => !applied.has(n))
+      return new Map(rows.map((r) => [r.name, r.checksum]))
     } catch (err) {
       // undefined_table, insufficient_privilege: nothing of this release's schema can be assumed.
       const code = (err as { code?: string }).code
-      if (code === '42P01' || code === '42501') return [...names]
+      if (code === '42P01' || code === '42501') return undefined
       throw unavailable(err)
     }
   }

@@ -46,6 +46,27 @@ export function checksumOf(sql: string): string {
 }
 
 /**
+ * What `migrations` leave to apply against the record (name → checksum), and which recorded
+ * ones this artifact does not know.
+ * @throws MigrationChangedError when an applied migration's text changed.
+ */
+export function planMigrations(
+  recorded: ReadonlyMap<string, string>,
+  migrations: readonly Migration[] = MIGRATIONS,
+): { pending: readonly Migration[]; unknown: readonly string[] } {
+  for (const m of migrations) {
+    const was = recorded.get(m.name)
+    if (was !== undefined && was !== checksumOf(m.sql))
+      throw new MigrationChangedError(m.name, was, checksumOf(m.sql))
+  }
+  const known = new Set(migrations.map((m) => m.name))
+  return {
+    pending: migrations.filter((m) => !recorded.has(m.name)),
+    unknown: [...recorded.keys()].filter((n) => !known.has(n)),
+  }
+}
+
+/**
  * Applies the pending migrations in one transaction under `pg_advisory_xact_lock`, so
  * concurrent starts queue and only the first applies anything. A transaction-scoped lock
  * also works through PgBouncer in transaction mode.
@@ -62,15 +83,9 @@ export async function migrate(
     const { rows } = await client.query<{ name: string; checksum: string }>(
       'SELECT name, checksum FROM zenoauth_migrations ORDER BY name',
     )
-    const recorded = new Map(rows.map((r) => [r.name, r.checksum]))
-    for (const m of migrations) {
-      const was = recorded.get(m.name)
-      if (was !== undefined && was !== checksumOf(m.sql))
-        throw new MigrationChangedError(m.name, was, checksumOf(m.sql))
-    }
+    const { pending, unknown } = planMigrations(new Map(rows.map((r) => [r.name, r.checksum])), migrations)
     const applied: string[] = []
-    for (const m of migrations) {
-      if (recorded.has(m.name)) continue
+    for (const m of pending) {
       await client.query(m.sql)
       await client.query('INSERT INTO zenoauth_migrations (name, checksum) VALUES ($1, $2)', [
         m.name,
@@ -79,8 +94,7 @@ export async function migrate(
       applied.push(m.name)
     }
     await client.query('COMMIT')
-    const known = new Set(migrations.map((m) => m.name))
-    return { applied, unknown: [...recorded.keys()].filter((n) => !known.has(n)) }
+    return { applied, unknown }
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined)
     throw err

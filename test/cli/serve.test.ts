@@ -53,6 +53,25 @@ describe('zenoauth serve', () => {
     ).toEqual([{ n: 0 }])
   })
 
+  it('with the schema current, checks it over its own connection and never connects as the owner', async () => {
+    const db = await createTestDatabase()
+    const port = await freePort()
+    // An owner URL nothing listens on: were it used, the start would fail.
+    const closed = await freePort()
+    const run = startArtifact(['serve'], {
+      ...serveEnv(db, port),
+      DATABASE_MIGRATION_URL: `postgres://owner:x@127.0.0.1:${closed}/zenoauth`,
+    })
+    try {
+      await waitForStatus(`http://127.0.0.1:${port}/health/readiness`)
+    } finally {
+      run.child.kill('SIGTERM')
+    }
+    const done = await run.exited
+    expect(done.code, done.stderr).toBe(0)
+    expect(logRecords(done.stdout).map((r) => r.msg)).not.toContain('migrations applied')
+  })
+
   it('says so when a V8 flag makes V8 reject its code cache', async () => {
     const db = await createTestDatabase({ empty: true })
     const port = await freePort()
