@@ -1,7 +1,7 @@
 /** `zenoauth migrate`: apply pending migrations and exit. */
 import pg from 'pg'
 import { type Config, loadConfig } from '../config.ts'
-import { type MigrationReport, migrate } from '../db/migrate.ts'
+import { type MigrationReport, migrate, planMigrations } from '../db/migrate.ts'
 import { CliError } from './cli-error.ts'
 
 /**
@@ -22,17 +22,44 @@ export async function runMigrations(config: Config): Promise<MigrationReport> {
   try {
     return await migrate(client)
   } catch (err) {
-    const e = err as Error & { code?: string }
-    if (e.code === 'ERR_MIGRATION_CHANGED') throw new CliError(e.message)
-    if (e.code === '42501') {
-      throw new CliError(
-        `migration failed: ${e.message}; set DATABASE_MIGRATION_URL to a role that owns the schema`,
-      )
-    }
-    throw new CliError(`migration failed: ${e.message}`)
+    throw migrationFailure(err)
   } finally {
     await client.end().catch(() => undefined)
   }
+}
+
+/**
+ * `runMigrations` unless `recorded` (the applied migrations' record, read over a connection
+ * the caller has anyway) shows nothing pending: then the schema owner's connection, with its
+ * own TCP connect and SCRAM exchange, is never opened. An applied migration whose text
+ * changed fails either way.
+ * @throws CliError as runMigrations does.
+ */
+export async function migrateIfBehind(
+  config: Config,
+  recorded: ReadonlyMap<string, string> | undefined,
+): Promise<MigrationReport> {
+  if (recorded) {
+    let plan: ReturnType<typeof planMigrations>
+    try {
+      plan = planMigrations(recorded)
+    } catch (err) {
+      throw migrationFailure(err)
+    }
+    if (plan.pending.length === 0) return { applied: [], unknown: plan.unknown }
+  }
+  return runMigrations(config)
+}
+
+function migrationFailure(err: unknown): CliError {
+  const e = err as Error & { code?: string }
+  if (e.code === 'ERR_MIGRATION_CHANGED') return new CliError(e.message)
+  if (e.code === '42501') {
+    return new CliError(
+      `migration failed: ${e.message}; set DATABASE_MIGRATION_URL to a role that owns the schema`,
+    )
+  }
+  return new CliError(`migration failed: ${e.message}`)
 }
 
 export async function migrateCommand(_args: string[], env: NodeJS.ProcessEnv): Promise<number> {

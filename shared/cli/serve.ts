@@ -1,13 +1,9 @@
 /** `zenoauth serve`: migrate when configured, then serve the planes in PLANES. */
+import { setImmediate as turn } from 'node:timers/promises'
 import { type Config, loadConfig } from '../config.ts'
-import { type Database, openDatabase } from '../db/database.ts'
-import { MigrationChangedError, type MigrationReport, planMigrations } from '../db/migrate.ts'
+import { openDatabase } from '../db/database.ts'
 import { flushLogger, processLogger } from '../log.ts'
-import { CliError } from './cli-error.ts'
-import { runMigrations } from './migrate.ts'
-
-/** One turn of the event loop: the database connection's handshake moves on meanwhile. */
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve))
+import { migrateIfBehind } from './migrate.ts'
 
 /**
  * The modules of the runtime, the routes and the HTTP server, evaluated in three steps with a
@@ -24,32 +20,12 @@ export async function loadServerModules() {
 }
 
 /**
- * MIGRATE_ON_START: reads the migrations' record over the pool's first connection, which a
- * start opens anyway, and connects as the schema owner (its own TCP connection and SCRAM
- * exchange, ~35 ms here) only when this release has migrations to apply, or when the record
- * cannot be read. An applied migration whose text changed fails the start either way.
- */
-async function migrateIfBehind(config: Config, db: Database): Promise<MigrationReport> {
-  const recorded = await db.recordedMigrations().catch(() => undefined)
-  if (recorded) {
-    let plan: ReturnType<typeof planMigrations>
-    try {
-      plan = planMigrations(recorded)
-    } catch (err) {
-      throw err instanceof MigrationChangedError ? new CliError(err.message) : err
-    }
-    if (plan.pending.length === 0) return { applied: [], unknown: plan.unknown }
-  }
-  return runMigrations(config)
-}
-
-/**
  * Serves until SIGTERM or SIGINT, then drains; resolves to the exit code.
  *
  * A cold start opens its first database connection (TCP, the server's fork, SCRAM), and
- * checks or applies the migrations when configured (migrateIfBehind), before it evaluates the modules of the runtime, the
- * routes and the HTTP server: that CPU work (~60-90 ms) then overlaps PostgreSQL's, instead
- * of preceding it. The modules are evaluated in three steps with a turn of the event loop
+ * checks or applies the migrations when configured (migrateIfBehind), before it evaluates
+ * the modules of the runtime, the routes and the HTTP server: that CPU work (~60-90 ms) then
+ * overlaps PostgreSQL's, instead of preceding it. The modules are evaluated in three steps with a turn of the event loop
  * between them, so the handshake's messages are answered as they arrive. The runtime's
  * background parts start once that first connection is open.
  */
@@ -60,7 +36,14 @@ export async function serveUntilSignalled(config: Config, onStopped?: () => Prom
     log.warn('MASTER_KEY is not set: using the fixed development key (never do this in production)')
   }
   const warmed = db.warm((err) => log.warn({ err }, 'database not reachable at start-up'))
-  const migrated = config.migrateOnStart ? migrateIfBehind(config, db) : undefined
+  // MIGRATE_ON_START: the record is read over the pool's first connection, and the schema
+  // owner connects only when something is pending.
+  const migrated = config.migrateOnStart
+    ? db
+        .recordedMigrations()
+        .catch(() => undefined)
+        .then((recorded) => migrateIfBehind(config, recorded))
+    : undefined
   // Until the migrations are awaited below, a failure of theirs is not unhandled.
   migrated?.catch(() => {})
   const { Runtime, ROUTES, createApp, startServer } = await loadServerModules()
