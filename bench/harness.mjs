@@ -29,6 +29,15 @@ export function median(values) {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2
 }
 
+/**
+ * The run of `runs` (rounds of one measurement) whose `rateOf` is the median, the lower
+ * middle one of an even count: a row quotes a whole round, not medians taken field by field.
+ */
+export function medianRun(runs, rateOf) {
+  const sorted = [...runs].sort((a, b) => rateOf(a) - rateOf(b))
+  return sorted[Math.floor((sorted.length - 1) / 2)]
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 export async function freePort() {

@@ -4,6 +4,7 @@
  * code flow for a user who has a session, and refresh-token rotation.
  */
 import path from 'node:path'
+import { medianRun } from '../harness.mjs'
 import { adminApi, basic, batchCounters, batchSizes, FORM as form, json } from '../lib/http.mjs'
 import { compileTs } from '../lib/load-ts.mjs'
 
@@ -33,12 +34,6 @@ const REDIRECT = 'https://rp.bench.test/callback'
 // RFC 7636 Appendix B.
 const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'
 const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'
-
-/** The run whose flows/s is the median of `runs` (the lower middle one of an even count). */
-function medianRun(runs) {
-  const sorted = [...runs].sort((a, b) => a.rate.p50 - b.rate.p50)
-  return sorted[Math.floor((sorted.length - 1) / 2)]
-}
 
 /** Runs `task` over `items`, `width` at a time. */
 async function inBatches(items, width, task) {
@@ -193,7 +188,7 @@ export const oidc = {
       for (const [label] of algorithms) {
         const runs = byAlgorithm.get(label)
         raw[`codeFlow${label}`] = runs
-        const r = medianRun(runs)
+        const r = medianRun(runs, (x) => x.rate.p50)
         const each =
           runs.length > 1
             ? `median of ${runs.length} rounds: ${runs.map((x) => x.rate.p50).join(', ')}/s; that round's `

@@ -2,6 +2,7 @@
  * The token service on one server core: client credentials, introspection (verification
  * cache warm and cold), JWKS and discovery; resident memory under that load.
  */
+import { medianRun } from '../harness.mjs'
 import { adminApi, basic, FORM as form, json } from '../lib/http.mjs'
 
 const TARGETS = {
@@ -9,12 +10,6 @@ const TARGETS = {
   introspection: { rps: 8000, p99: 10 },
   metadata: { rps: 12000 },
   rssMb: 160,
-}
-
-/** The run whose req/s is the median of `runs` (the lower middle one of an even count). */
-function medianRun(runs) {
-  const sorted = [...runs].sort((a, b) => a.requests.p50 - b.requests.p50)
-  return sorted[Math.floor((sorted.length - 1) / 2)]
 }
 
 export const tokenService = {
@@ -85,7 +80,7 @@ export const tokenService = {
       }
       row(
         'POST /oauth/token, client_credentials, 50 connections',
-        medianRun(raw.clientCredentials),
+        medianRun(raw.clientCredentials, (x) => x.requests.p50),
         TARGETS.token,
         raw.clientCredentials,
       )
@@ -93,7 +88,7 @@ export const tokenService = {
       row('POST /oauth/token, client_credentials, 10 connections', raw.clientCredentials10)
       row(
         'POST /oauth/introspect, one token (verification cache warm)',
-        medianRun(raw.introspectionWarm),
+        medianRun(raw.introspectionWarm, (x) => x.requests.p50),
         TARGETS.introspection,
         raw.introspectionWarm,
       )
