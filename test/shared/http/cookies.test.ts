@@ -4,26 +4,23 @@
  * with "; ", RFC 6265 §5.4), or beside a look-alike name, it is found exactly as hono/cookie
  * finds it in process.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { freePort } from '../../../shared/db/embedded.ts'
-import { type RunningServer, startServer } from '../../../shared/http/server.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
 import { Browser, formAction, hiddenFields } from '../../support/browser.ts'
 import { overNode } from '../../support/http.ts'
 import { type AppJson, createTenant, type Tenant } from '../../support/oauth.ts'
-import { createTestRuntime, type TestRuntime } from '../../support/runtime.ts'
+import { createServedRuntime, type TestRuntime } from '../../support/runtime.ts'
 
 const REDIRECT = 'https://rp.example.com/cb'
 const PASSWORD = 'correct horse battery staple'
 let t: TestRuntime
 let tenant: Tenant
 let app: AppJson
-let server: RunningServer
 let port: number
 let session: [name: string, value: string]
 
 beforeAll(async () => {
-  port = await freePort()
-  t = await createTestRuntime({ env: { PORT: String(port), HOST: '127.0.0.1' } })
+  t = await createServedRuntime()
+  port = t.config.port
   tenant = await createTenant(t, 'acme')
   app = await tenant.createApplication({
     name: 'Shop',
@@ -32,7 +29,6 @@ beforeAll(async () => {
     allowed_scopes: ['openid'],
     first_party: true,
   })
-  server = await startServer(t.runtime, t.app)
   const email = 'cookie-user@acme.test'
   expect((await tenant.admin('POST', '/api/v1/users', { email, password: PASSWORD })).status).toBe(201)
   const b = new Browser(async (url, init) => t.app.request(url, init), t.config.publicUrl)
@@ -42,7 +38,6 @@ beforeAll(async () => {
   expect(entry).toBeDefined()
   session = entry!
 })
-afterAll(() => server?.shutdown())
 
 const AUTHORIZE = () =>
   `/oauth/authorize?client_id=${app.client_id}&redirect_uri=${encodeURIComponent(REDIRECT)}&response_type=code&scope=openid&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256`
