@@ -85,38 +85,66 @@ export const oidc = {
         allowed_scopes: ['orders:read'],
       })
 
-      // 1. The raw hash ceiling of core 0, with the server idle.
+      // 1-3. Sign-in against the raw hash ceiling of core 0, in rounds. A round measures the
+      // hash alone (the server idle), then logins one at a time, then a storm of 8 in flight,
+      // so each login figure is judged against a hash measured a few seconds before it: a
+      // slow spell of the machine (they last minutes) moves both. A row quotes the round
+      // with the median margin, and that round's details.
       const passwordModule = await compileTs(h.root, 'shared/crypto/password.ts')
-      raw.hash = await h.node(0, path.join(h.root, 'bench/lib/hash-rate.mjs'), [
-        passwordModule,
-        h.quick ? '3' : '8',
-        '4',
-      ])
-      row(
-        `Argon2id alone on the server's core: one verification; verifications/s with 1 and 4 in flight`,
-        `${raw.hash.singleMs.toFixed(0)} ms; ${raw.hash.perSecond[1].toFixed(2)}/s; ${raw.hash.perSecond[4].toFixed(2)}/s`,
-      )
+      const signInRounds = []
+      for (let round = 0; round < (h.quick ? 1 : 3); round++) {
+        const hash = await h.node(0, path.join(h.root, 'bench/lib/hash-rate.mjs'), [
+          passwordModule,
+          h.quick ? '3' : '5',
+          '4',
+        ])
+        const duration = h.quick ? 3 : 8
+        const sequential = await h.flows({
+          kind: 'login',
+          connections: 1,
+          users,
+          password: PASSWORD,
+          duration,
+        })
+        const storm = await h.flows({ kind: 'login', connections: 8, users, password: PASSWORD, duration })
+        signInRounds.push({
+          hash,
+          sequential,
+          storm,
+          overHashMs: sequential.latency.p50 - hash.singleMs,
+          share: storm.rate.mean / hash.best,
+        })
+      }
+      raw.signInRounds = signInRounds
+      const roundsOf = (f) =>
+        signInRounds.length > 1
+          ? `median of ${signInRounds.length} rounds: ${signInRounds.map(f).join(', ')}; `
+          : ''
+      const hashRow = (hash) =>
+        `${hash.singleMs.toFixed(0)} ms; ${hash.perSecond[1].toFixed(2)}/s; ${hash.perSecond[4].toFixed(2)}/s`
 
-      // 2. Login latency, one at a time.
-      raw.loginSequential = await h.flows({ kind: 'login', connections: 1, users, password: PASSWORD })
-      const latencyTarget = raw.hash.singleMs + TARGETS.loginLatencyOverHashMs
+      // Login latency, one at a time: the median latency against that round's hash time.
+      const latency = medianRun(signInRounds, (x) => x.overHashMs)
+      const latencyTarget = latency.hash.singleMs + TARGETS.loginLatencyOverHashMs
       row(
-        `POST /auth/login one at a time: median latency (p99 ${raw.loginSequential.latency.p99.toFixed(0)} ms, failures ${JSON.stringify(raw.loginSequential.failures)})`,
-        `${raw.loginSequential.latency.p50.toFixed(0)} ms`,
+        `Argon2id alone on the server's core (${roundsOf((x) => `${x.hash.singleMs.toFixed(0)} ms`)}the login latency's round): one verification; verifications/s with 1 and 4 in flight`,
+        hashRow(latency.hash),
+      )
+      row(
+        `POST /auth/login one at a time: median latency (${roundsOf((x) => `hash + ${x.overHashMs.toFixed(0)} ms`)}that round's p99 ${latency.sequential.latency.p99.toFixed(0)} ms, failures ${JSON.stringify(latency.sequential.failures)})`,
+        `${latency.sequential.latency.p50.toFixed(0)} ms`,
         `≤ hash + ${TARGETS.loginLatencyOverHashMs} ms = ${latencyTarget.toFixed(0)} ms`,
-        raw.loginSequential.latency.p50 <= latencyTarget,
+        latency.sequential.latency.p50 <= latencyTarget,
       )
 
-      // 3. A login storm alone: 8 logins in flight on one core, against the raw hash rate.
-      const storm = await h.flows({ kind: 'login', connections: 8, users, password: PASSWORD })
-      raw.loginStorm = storm
-      const loginRate = storm.rate.mean
-      const share = loginRate / raw.hash.best
+      // A login storm alone: 8 logins in flight on one core, against that round's hash rate.
+      const stormRound = medianRun(signInRounds, (x) => x.share)
+      const { storm } = stormRound
       row(
-        `POST /auth/login, 8 in flight: logins/s (p50 ${storm.latency.p50.toFixed(0)} ms, failures ${JSON.stringify(storm.failures)}) — ${(share * 100).toFixed(0)}% of the raw hash rate`,
-        `${loginRate.toFixed(2)}/s`,
-        `≥ ${TARGETS.loginShareOfHash * 100}% of ${raw.hash.best.toFixed(2)}/s`,
-        share >= TARGETS.loginShareOfHash,
+        `POST /auth/login, 8 in flight: logins/s (${roundsOf((x) => `${(x.share * 100).toFixed(0)} %`)}that round's p50 ${storm.latency.p50.toFixed(0)} ms, failures ${JSON.stringify(storm.failures)}) — ${(stormRound.share * 100).toFixed(0)}% of the raw hash rate`,
+        `${storm.rate.mean.toFixed(2)}/s`,
+        `≥ ${TARGETS.loginShareOfHash * 100}% of ${stormRound.hash.best.toFixed(2)}/s`,
+        stormRound.share >= TARGETS.loginShareOfHash,
       )
 
       // 4. Token latency at a fixed 200 requests/s, alone and then during a second storm: the
