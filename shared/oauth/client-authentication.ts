@@ -44,6 +44,9 @@ export function presentedCredentials(
   body: ClientAuthParameters,
 ): Presented {
   const basic = authorization?.match(/^Basic\s+(\S+)\s*$/i)?.[1]
+  // A Basic header that is not one token68 (none, or several words) is malformed, not absent.
+  if (basic === undefined && authorization !== undefined && /^Basic(?:\s|$)/i.test(authorization))
+    throw invalidClient('malformed Basic credentials')
   const methods = [basic !== undefined, body.client_secret !== undefined, body.client_assertion !== undefined]
   if (methods.filter(Boolean).length > 1) {
     throw new OAuthError('invalid_request', 'the client must use exactly one authentication method')

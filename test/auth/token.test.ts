@@ -189,6 +189,18 @@ describe('POST /oauth/token errors (RFC 6749 §5.2)', () => {
     expect(rows).toEqual([{ details: { reason: 'malformed Basic credentials' } }])
   })
 
+  it('answers invalid_client to a Basic header without exactly one credential', async () => {
+    const valid = basic(service.client_id, service.client_secret)
+    for (const authorization of ['Basic', 'Basic   ', `${valid} extra`]) {
+      const res = await tenant.post('/oauth/token', { grant_type: 'client_credentials' }, { authorization })
+      expect(res.status).toBe(401)
+      expect(await jsonOf(res)).toEqual({
+        error: 'invalid_client',
+        error_description: 'malformed Basic credentials',
+      })
+    }
+  })
+
   it('refuses a method other than the registered one', async () => {
     const res = await tenant.post('/oauth/token', {
       grant_type: 'client_credentials',
