@@ -38,6 +38,17 @@ export function medianRun(runs, rateOf) {
   return sorted[Math.floor((sorted.length - 1) / 2)]
 }
 
+/**
+ * What a row measured in rounds says of them before the median round's details:
+ * `median of 3 rounds: a, b, c<unit>; that round's `, each round as `format` puts it; nothing
+ * for a single run.
+ */
+export function roundsNote(runs, format, unit = '') {
+  return runs.length > 1
+    ? `median of ${runs.length} rounds: ${runs.map(format).join(', ')}${unit}; that round's `
+    : ''
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 
 export async function freePort() {

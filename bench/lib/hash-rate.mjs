@@ -42,18 +42,10 @@ async function rate(inFlight) {
   return done / ((performance.now() - t0) / 1000)
 }
 
-const singleMs = single[Math.floor(single.length / 2)]
-if (seconds === 0) {
-  process.stdout.write(JSON.stringify({ cores: availableParallelism(), singleMs }))
-} else {
+const result = { cores: availableParallelism(), singleMs: single[Math.floor(single.length / 2)] }
+if (seconds > 0) {
   const one = await rate(1)
   const many = await rate(concurrency)
-  process.stdout.write(
-    JSON.stringify({
-      cores: availableParallelism(),
-      singleMs,
-      perSecond: { 1: one, [concurrency]: many },
-      best: Math.max(one, many),
-    }),
-  )
+  Object.assign(result, { perSecond: { 1: one, [concurrency]: many }, best: Math.max(one, many) })
 }
+process.stdout.write(JSON.stringify(result))

@@ -2,7 +2,7 @@
  * The token service on one server core: client credentials, introspection (verification
  * cache warm and cold), JWKS and discovery; resident memory under that load.
  */
-import { medianRun } from '../harness.mjs'
+import { medianRun, roundsNote } from '../harness.mjs'
 import { adminApi, basic, FORM as form, json } from '../lib/http.mjs'
 
 const TARGETS = {
@@ -43,10 +43,7 @@ export const tokenService = {
       // `runs`: the rounds of a row measured in rounds; `r` is the median one.
       const row = (metric, r, target, runs = [r]) => {
         const rps = Math.round(r.requests.p50)
-        const each =
-          runs.length > 1
-            ? `median of ${runs.length} rounds: ${runs.map((x) => Math.round(x.requests.p50)).join(', ')} req/s; that round's `
-            : ''
+        const each = roundsNote(runs, (x) => Math.round(x.requests.p50), ' req/s')
         rows.push({
           scenario: 'token service',
           metric: `${metric} (${each}p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, non-2xx ${r.non2xx + r.errors}${r.serverBusy === undefined ? '' : `; server core ${Math.round(r.serverBusy * 100)} % busy`})`,
