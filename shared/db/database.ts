@@ -41,6 +41,16 @@ export interface TransactionOptions {
    * for data a response promises will last (tokens, accounts, settings).
    */
   readonly durable?: boolean
+  /**
+   * true: the planner may not read a table whole (enable_seqscan off for this transaction).
+   * For statements written to reach every row by key, which run as prepared statements: the
+   * generic plan a connection caches is made once, for the table as it is then. Made while a
+   * table was a few pages (a new deployment, before its first ANALYZE), it kept a sequential
+   * scan as the table grew: on the bench the code exchange then read every code ever issued,
+   * and the code flow fell from ~1,700 to ~700 flows/s in two minutes, until autovacuum's first
+   * ANALYZE of the table made the connections plan again (test/shared/db/plans.test.ts).
+   */
+  readonly byKey?: boolean
 }
 
 /** How often a batched statement ran, for how many requests in all, and how many wait now. */
@@ -296,7 +306,7 @@ export class Database {
       | Batcher<I, O>
       | undefined
     if (!batcher) {
-      const options = { durable: statement.durable ?? true }
+      const options = { durable: statement.durable ?? true, byKey: true }
       batcher = new Batcher(
         statement,
         this.batch,
@@ -348,13 +358,24 @@ export class Database {
   }
 
   private scopeValues(organizationId: string | undefined, options: TransactionOptions): unknown[] {
-    return [
-      this.runtimeRole,
-      organizationId ?? '',
-      String(this.statementTimeoutMs),
-      options.durable === false ? 'off' : null,
-    ]
+    return scopeValues(this.runtimeRole, organizationId, this.statementTimeoutMs, options)
   }
+}
+
+/** SCOPE's parameters: the role, organization, statement timeout and options of a transaction. */
+export function scopeValues(
+  role: string,
+  organizationId: string | undefined,
+  statementTimeoutMs: number,
+  options: TransactionOptions,
+): unknown[] {
+  return [
+    role,
+    organizationId ?? '',
+    String(statementTimeoutMs),
+    options.durable === false ? 'off' : null,
+    options.byKey ? 'off' : null,
+  ]
 }
 
 /**
@@ -375,17 +396,19 @@ const BATCH: BatchOptions = { inFlight: 1, maxItems: 64, perTurn: 8 }
 
 /**
  * What scopes a transaction: the runtime role (row-level security applies even to an owner or
- * superuser login), the organization, the statement timeout and, for non-durable
- * transactions, synchronous_commit off; all transaction-local, so nothing outlives it behind
- * PgBouncer. Otherwise synchronous_commit stays what the server says (a cluster with
- * synchronous replicas keeps its guarantee).
+ * superuser login), the organization, the statement timeout, for non-durable transactions
+ * synchronous_commit off, and for statements that reach rows by key only enable_seqscan off
+ * (TransactionOptions); all transaction-local, so nothing outlives it behind PgBouncer.
+ * Otherwise each setting stays what the server says (a cluster with synchronous replicas keeps
+ * its guarantee).
  */
-const SCOPE = {
+export const SCOPE = {
   name: 'zenoauth_scope',
   text:
     "SELECT set_config('role', $1, true), set_config('app.org_id', $2, true), " +
     "set_config('statement_timeout', $3, true), " +
-    "set_config('synchronous_commit', coalesce($4, current_setting('synchronous_commit')), true)",
+    "set_config('synchronous_commit', coalesce($4, current_setting('synchronous_commit')), true), " +
+    "set_config('enable_seqscan', coalesce($5, current_setting('enable_seqscan')), true)",
 }
 
 /**

@@ -304,6 +304,32 @@ describe('a batched statement', () => {
     }
   })
 
+  it('runs a batched statement with sequential scans off, and other statements as the server says', async () => {
+    const seqScan: BatchedStatement<number, string> = {
+      name: 'seq_scan_setting',
+      async run(query, items) {
+        const { rows } = await query<{ s: string }>("SELECT current_setting('enable_seqscan') AS s", [])
+        return items.map(() => rows[0]!.s)
+      },
+    }
+    const fresh = runtimeDatabase(db.appUrl, { poolMax: 1 })
+    try {
+      expect(await fresh.batched(orgA, seqScan, 1)).toBe('off')
+      // The same connection, after the batch's commit.
+      const setting = async () =>
+        (await fresh.statement(orgA, "SELECT current_setting('enable_seqscan') AS s")).rows[0]!.s
+      expect(await setting()).toBe('on')
+      expect(
+        await fresh.inOrganization(
+          orgA,
+          async (q) => (await q.query('SHOW enable_seqscan')).rows[0]!.enable_seqscan,
+        ),
+      ).toBe('on')
+    } finally {
+      await fresh.close()
+    }
+  })
+
   it('keeps as many batches in flight as DATABASE_BATCHES_IN_FLIGHT says', async () => {
     const two = runtimeDatabase(db.appUrl, { poolMax: 4, batchesInFlight: 2 })
     try {

@@ -9,6 +9,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { codeConsumption } from '../../../shared/db/authorization.ts'
 import type { BatchedStatement } from '../../../shared/db/batch.ts'
+import { SCOPE, scopeValues, type TransactionOptions } from '../../../shared/db/database.ts'
 import { refreshRotation } from '../../../shared/db/refresh-tokens.ts'
 import { signedInCodes } from '../../../shared/db/sessions.ts'
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts'
@@ -43,19 +44,17 @@ async function textOf<I>(statement: BatchedStatement<I, unknown>, item: I): Prom
 }
 
 /**
- * The generic plan of `text` as the runtime role runs it in the organization's scope: the
- * plan a connection caches for a prepared statement, which no parameter's value shapes
- * (PREPARE and EXPLAIN EXECUTE with plan_cache_mode forced, which PostgreSQL 15 has too).
+ * The generic plan of `text` as the runtime role runs it in the organization's scope (SCOPE,
+ * with a batched statement's options unless `options` says otherwise): the plan a connection
+ * caches for a prepared statement, which no parameter's value shapes (PREPARE and EXPLAIN
+ * EXECUTE with plan_cache_mode forced, which PostgreSQL 15 has too).
  */
-async function genericPlan(text: string): Promise<PlanNode> {
+async function genericPlan(text: string, options: TransactionOptions = BATCHED): Promise<PlanNode> {
   const parameters = Math.max(0, ...[...text.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])))
   await runtime.query('BEGIN')
   try {
-    await runtime.query(
-      "SELECT set_config('role', 'zenoauth_runtime', true), set_config('app.org_id', $1, true), " +
-        "set_config('plan_cache_mode', 'force_generic_plan', true)",
-      [org],
-    )
+    await runtime.query(SCOPE.text, scopeValues('zenoauth_runtime', org, 5000, options))
+    await runtime.query("SELECT set_config('plan_cache_mode', 'force_generic_plan', true)")
     await runtime.query(`PREPARE probe AS ${text}`)
     const nulls = Array.from({ length: parameters }, () => 'NULL').join(', ')
     const { rows } = await runtime.query<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(
@@ -88,6 +87,41 @@ function indexesOf(plan: PlanNode, operation: string, table: string): string[] {
 
 const digest = (n: number) => Buffer.alloc(32, n)
 
+/** The options Database.batched runs a batched statement with. */
+const BATCHED: TransactionOptions = { byKey: true }
+
+/** The tables a plan reads whole. */
+const seqScansOf = (plan: PlanNode) =>
+  nodesOf(plan).flatMap((n) => (n['Node Type'] === 'Seq Scan' ? [n['Relation Name']] : []))
+
+const consumeText = () => textOf(codeConsumption, { digest: digest(1), jti: 'j', expiresAt: new Date() })
+const rotationText = () =>
+  textOf(refreshRotation, {
+    tokenDigest: digest(2),
+    clientId: 'client',
+    nextDigest: digest(3),
+    idleSeconds: 3600,
+    perMinute: 60,
+    scope: [],
+    resource: [],
+    accessTokenJti: 'j',
+    accessTokenExpiresAt: new Date(),
+  })
+const signedInCodeText = () =>
+  textOf(signedInCodes, {
+    sessionDigest: digest(4),
+    idleSeconds: 3600,
+    digest: digest(5),
+    ttlSeconds: 60,
+    firstParty: true,
+    clientId: 'client',
+    redirectUri: 'https://rp.test/cb',
+    scope: ['openid'],
+    nonce: null,
+    codeChallenge: null,
+    resource: null,
+  })
+
 beforeAll(async () => {
   db = await createTestDatabase()
   org = await seedOrganization(db, { slug: 'plans' })
@@ -97,6 +131,45 @@ beforeAll(async () => {
 })
 
 afterAll(() => runtime.end())
+
+// First in the file: these need tables that no ANALYZE has seen yet, as a new deployment's are.
+describe('the plans of the batched statements before the first ANALYZE', () => {
+  it('read no table whole, though the tables were a few pages when the plans were made', async () => {
+    // A few hundred rows, no statistics: a connection that prepares its statements now keeps
+    // their generic plans as the tables grow to millions of rows.
+    await db.sql(
+      `INSERT INTO authorization_codes (code_digest, organization_id, client_id, user_id, redirect_uri,
+         scope, auth_time, amr, expires_at)
+       SELECT sha256(int4send(g)), $1, 'client', $2, 'https://rp.test/cb', '{openid}', now(), '{pwd}',
+              now() + interval '1 minute'
+         FROM generate_series(100001, 100600) g`,
+      [org, user],
+    )
+    await db.sql(
+      `INSERT INTO sessions (organization_id, user_id, token_digest, auth_time, idle_expires_at, expires_at)
+       SELECT $1, $2, sha256(int4send(g)), now(), now() + interval '1 hour', now() + interval '1 day'
+         FROM generate_series(100001, 100600) g`,
+      [org, user],
+    )
+    await db.sql(
+      `WITH f AS (
+         INSERT INTO refresh_token_families (organization_id, client_id, user_id, scope, auth_time, amr, expires_at)
+         VALUES ($1, 'client', $2, '{openid,offline_access}', now(), '{pwd}', now() + interval '30 days')
+         RETURNING id
+       )
+       INSERT INTO refresh_tokens (token_digest, organization_id, family_id, idle_expires_at)
+       SELECT sha256(int4send(-g)), $1, f.id, now() + interval '14 days' FROM f, generate_series(1, 600) g`,
+      [org, user],
+    )
+    const consume = await consumeText()
+    // Without the batched statements' setting, PostgreSQL's generic plan reads every code: the
+    // plan the bench's connections kept until autovacuum's first ANALYZE.
+    expect(seqScansOf(await genericPlan(consume, {}))).toContain('authorization_codes')
+    expect(seqScansOf(await genericPlan(consume))).toEqual([])
+    expect(seqScansOf(await genericPlan(await rotationText()))).toEqual([])
+    expect(seqScansOf(await genericPlan(await signedInCodeText()))).toEqual([])
+  })
+})
 
 describe('the plans of the batched statements', () => {
   it('consume codes by their digest, even when the statistics say few codes are live', async () => {
@@ -114,8 +187,7 @@ describe('the plans of the batched statements', () => {
     await insert(1, 3000, '-1 hour')
     await db.sql('ANALYZE authorization_codes')
     await insert(3001, 3000, '1 minute')
-    const text = await textOf(codeConsumption, { digest: digest(1), jti: 'j', expiresAt: new Date() })
-    expect(indexesOf(await genericPlan(text), 'Update', 'authorization_codes')).toEqual([
+    expect(indexesOf(await genericPlan(await consumeText()), 'Update', 'authorization_codes')).toEqual([
       'authorization_codes_pkey',
     ])
   })
@@ -137,19 +209,10 @@ describe('the plans of the batched statements', () => {
       )
     }
     await db.sql('ANALYZE refresh_tokens')
-    const text = await textOf(refreshRotation, {
-      tokenDigest: digest(2),
-      clientId: 'client',
-      nextDigest: digest(3),
-      idleSeconds: 3600,
-      perMinute: 60,
-      scope: [],
-      resource: [],
-      accessTokenJti: 'j',
-      accessTokenExpiresAt: new Date(),
-    })
     // Not by the family's index, which lists every token the chain ever had.
-    expect(indexesOf(await genericPlan(text), 'Update', 'refresh_tokens')).toEqual(['refresh_tokens_pkey'])
+    expect(indexesOf(await genericPlan(await rotationText()), 'Update', 'refresh_tokens')).toEqual([
+      'refresh_tokens_pkey',
+    ])
   })
 
   it('touch the signed-in sessions by their id', async () => {
@@ -160,19 +223,8 @@ describe('the plans of the batched statements', () => {
       [org, user],
     )
     await db.sql('ANALYZE sessions')
-    const text = await textOf(signedInCodes, {
-      sessionDigest: digest(4),
-      idleSeconds: 3600,
-      digest: digest(5),
-      ttlSeconds: 60,
-      firstParty: true,
-      clientId: 'client',
-      redirectUri: 'https://rp.test/cb',
-      scope: ['openid'],
-      nonce: null,
-      codeChallenge: null,
-      resource: null,
-    })
-    expect(indexesOf(await genericPlan(text), 'Update', 'sessions')).toEqual(['sessions_pkey'])
+    expect(indexesOf(await genericPlan(await signedInCodeText()), 'Update', 'sessions')).toEqual([
+      'sessions_pkey',
+    ])
   })
 })
