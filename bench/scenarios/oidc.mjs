@@ -238,8 +238,9 @@ export const oidc = {
       })
 
       // 5-6. Rounds, each running the code flow with every algorithm at both loads in flight
-      // and the refresh chains once, in a rotated order, so a slow spell of the machine (they last minutes) cannot
-      // fall on one row alone; a row quotes the median round, with that round's details.
+      // and the refresh chains once, in a rotated order, so a slow spell of the machine (they
+      // last minutes) cannot fall on one row alone; a row quotes the median round, with that
+      // round's details.
       const ALGS = [
         ['EdDSA', eddsa],
         ['ES256', es256],

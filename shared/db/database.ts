@@ -306,7 +306,7 @@ export class Database {
       | Batcher<I, O>
       | undefined
     if (!batcher) {
-      const options = { durable: statement.durable ?? true, byKey: true }
+      const options = batchOptions(statement)
       batcher = new Batcher(
         statement,
         this.batch,
@@ -360,6 +360,11 @@ export class Database {
   private scopeValues(organizationId: string | undefined, options: TransactionOptions): unknown[] {
     return scopeValues(this.runtimeRole, organizationId, this.statementTimeoutMs, options)
   }
+}
+
+/** The transaction options a batched statement runs with: by key, and durable unless it says not. */
+export function batchOptions(statement: BatchedStatement<never, unknown>): TransactionOptions {
+  return { durable: statement.durable ?? true, byKey: true }
 }
 
 /** SCOPE's parameters: the role, organization, statement timeout and options of a transaction. */

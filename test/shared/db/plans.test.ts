@@ -9,7 +9,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { codeConsumption } from '../../../shared/db/authorization.ts'
 import type { BatchedStatement } from '../../../shared/db/batch.ts'
-import { SCOPE, scopeValues, type TransactionOptions } from '../../../shared/db/database.ts'
+import { batchOptions, SCOPE, scopeValues, type TransactionOptions } from '../../../shared/db/database.ts'
 import { refreshRotation } from '../../../shared/db/refresh-tokens.ts'
 import { signedInCodes } from '../../../shared/db/sessions.ts'
 import { createTestDatabase, type TestDatabase } from '../../support/database.ts'
@@ -30,8 +30,14 @@ interface PlanNode {
 
 const nodesOf = (node: PlanNode): PlanNode[] => [node, ...(node.Plans ?? []).flatMap(nodesOf)]
 
-/** The SQL text a batched statement sends, captured from a run that sends it nowhere. */
-async function textOf<I>(statement: BatchedStatement<I, unknown>, item: I): Promise<string> {
+/** A batched statement's SQL text and the options Database.batched runs it with. */
+interface Sent {
+  readonly text: string
+  readonly options: TransactionOptions
+}
+
+/** What a batched statement sends for one item, captured from a run that sends it nowhere. */
+async function sentBy<I>(statement: BatchedStatement<I, unknown>, item: I): Promise<Sent> {
   let text = ''
   await statement.run(
     async (sql) => {
@@ -40,16 +46,16 @@ async function textOf<I>(statement: BatchedStatement<I, unknown>, item: I): Prom
     },
     [item],
   )
-  return text
+  return { text, options: batchOptions(statement) }
 }
 
 /**
- * The generic plan of `text` as the runtime role runs it in the organization's scope (SCOPE,
- * with a batched statement's options unless `options` says otherwise): the plan a connection
- * caches for a prepared statement, which no parameter's value shapes (PREPARE and EXPLAIN
- * EXECUTE with plan_cache_mode forced, which PostgreSQL 15 has too).
+ * The generic plan of a batched statement as the runtime role runs it in the organization's
+ * scope (SCOPE, with the statement's options unless `options` says otherwise): the plan a
+ * connection caches for a prepared statement, which no parameter's value shapes (PREPARE and
+ * EXPLAIN EXECUTE with plan_cache_mode forced, which PostgreSQL 15 has too).
  */
-async function genericPlan(text: string, options: TransactionOptions = BATCHED): Promise<PlanNode> {
+async function genericPlan({ text, options: own }: Sent, options = own): Promise<PlanNode> {
   const parameters = Math.max(0, ...[...text.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])))
   await runtime.query('BEGIN')
   try {
@@ -87,16 +93,13 @@ function indexesOf(plan: PlanNode, operation: string, table: string): string[] {
 
 const digest = (n: number) => Buffer.alloc(32, n)
 
-/** The options Database.batched runs a batched statement with. */
-const BATCHED: TransactionOptions = { byKey: true }
-
 /** The tables a plan reads whole. */
 const seqScansOf = (plan: PlanNode) =>
   nodesOf(plan).flatMap((n) => (n['Node Type'] === 'Seq Scan' ? [n['Relation Name']] : []))
 
-const consumeText = () => textOf(codeConsumption, { digest: digest(1), jti: 'j', expiresAt: new Date() })
-const rotationText = () =>
-  textOf(refreshRotation, {
+const consume = () => sentBy(codeConsumption, { digest: digest(1), jti: 'j', expiresAt: new Date() })
+const rotation = () =>
+  sentBy(refreshRotation, {
     tokenDigest: digest(2),
     clientId: 'client',
     nextDigest: digest(3),
@@ -107,8 +110,8 @@ const rotationText = () =>
     accessTokenJti: 'j',
     accessTokenExpiresAt: new Date(),
   })
-const signedInCodeText = () =>
-  textOf(signedInCodes, {
+const signedInCode = () =>
+  sentBy(signedInCodes, {
     sessionDigest: digest(4),
     idleSeconds: 3600,
     digest: digest(5),
@@ -161,13 +164,13 @@ describe('the plans of the batched statements before the first ANALYZE', () => {
        SELECT sha256(int4send(-g)), $1, f.id, now() + interval '14 days' FROM f, generate_series(1, 600) g`,
       [org, user],
     )
-    const consume = await consumeText()
+    const consumeSent = await consume()
     // Without the batched statements' setting, PostgreSQL's generic plan reads every code: the
     // plan the bench's connections kept until autovacuum's first ANALYZE.
-    expect(seqScansOf(await genericPlan(consume, {}))).toContain('authorization_codes')
-    expect(seqScansOf(await genericPlan(consume))).toEqual([])
-    expect(seqScansOf(await genericPlan(await rotationText()))).toEqual([])
-    expect(seqScansOf(await genericPlan(await signedInCodeText()))).toEqual([])
+    expect(seqScansOf(await genericPlan(consumeSent, {}))).toContain('authorization_codes')
+    expect(seqScansOf(await genericPlan(consumeSent))).toEqual([])
+    expect(seqScansOf(await genericPlan(await rotation()))).toEqual([])
+    expect(seqScansOf(await genericPlan(await signedInCode()))).toEqual([])
   })
 })
 
@@ -187,7 +190,7 @@ describe('the plans of the batched statements', () => {
     await insert(1, 3000, '-1 hour')
     await db.sql('ANALYZE authorization_codes')
     await insert(3001, 3000, '1 minute')
-    expect(indexesOf(await genericPlan(await consumeText()), 'Update', 'authorization_codes')).toEqual([
+    expect(indexesOf(await genericPlan(await consume()), 'Update', 'authorization_codes')).toEqual([
       'authorization_codes_pkey',
     ])
   })
@@ -210,7 +213,7 @@ describe('the plans of the batched statements', () => {
     }
     await db.sql('ANALYZE refresh_tokens')
     // Not by the family's index, which lists every token the chain ever had.
-    expect(indexesOf(await genericPlan(await rotationText()), 'Update', 'refresh_tokens')).toEqual([
+    expect(indexesOf(await genericPlan(await rotation()), 'Update', 'refresh_tokens')).toEqual([
       'refresh_tokens_pkey',
     ])
   })
@@ -223,7 +226,7 @@ describe('the plans of the batched statements', () => {
       [org, user],
     )
     await db.sql('ANALYZE sessions')
-    expect(indexesOf(await genericPlan(await signedInCodeText()), 'Update', 'sessions')).toEqual([
+    expect(indexesOf(await genericPlan(await signedInCode()), 'Update', 'sessions')).toEqual([
       'sessions_pkey',
     ])
   })
