@@ -4,11 +4,11 @@ import { check } from 'k6'
 import exec from 'k6/execution'
 import {
   Admin,
-  BASE_URL,
   basic,
   DURATION,
   exchangeCode,
   postForm,
+  rateAtLeast,
   signInForCode,
   VUS,
 } from './lib/zenoauth.js'
@@ -20,7 +20,7 @@ export const options = {
   setupTimeout: '10m',
   scenarios: { chains: { executor: 'constant-vus', vus: VUS, duration: DURATION } },
   thresholds: {
-    'http_reqs{name:refresh}': ['rate>=2500'],
+    'http_reqs{name:refresh}': [rateAtLeast(2500)],
     'http_req_failed{name:refresh}': ['rate<0.001'],
   },
 }
@@ -40,7 +40,7 @@ export function setup() {
 /** @type {string | undefined} */
 let refreshToken
 
-/** @param {{ app: { client_id: string, client_secret: string }, users: string[] }} data */
+/** @param {{ app: import('./lib/zenoauth.js').WebApp, users: string[] }} data */
 export default function (data) {
   if (refreshToken === undefined) {
     const email = data.users[(exec.vu.idInTest - 1) % data.users.length] ?? ''
@@ -51,7 +51,7 @@ export default function (data) {
     return
   }
   const res = postForm(
-    `${BASE_URL}/oauth/token`,
+    data.app.token_endpoint,
     { grant_type: 'refresh_token', refresh_token: refreshToken ?? '' },
     { Authorization: basic(data.app.client_id, data.app.client_secret) },
     'refresh',

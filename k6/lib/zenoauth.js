@@ -6,6 +6,10 @@
 //   ADMIN_CLIENT_ID      an admin API client (bootstrap prints one)           (required)
 //   ADMIN_CLIENT_SECRET  its secret                                           (required)
 //   VUS, DURATION        load shape                                           (default 50, 30s)
+//   CORES                the auth plane's cores under test: rate targets scale (default 1)
+//   GENERATORS           how many k6 instances share the load (the k6 operator's
+//                        parallelism, or hosts run with --execution-segment): each
+//                        judges its share of the rate target                  (default 1)
 import encoding from 'k6/encoding'
 import http from 'k6/http'
 
@@ -20,11 +24,40 @@ export const BASE_URL = required('BASE_URL').replace(/\/+$/, '')
 export const ADMIN_URL = (__ENV.ADMIN_URL || BASE_URL).replace(/\/+$/, '')
 export const VUS = Number(__ENV.VUS || 50)
 export const DURATION = __ENV.DURATION || '30s'
+const CORES = Number(__ENV.CORES || 1)
+const GENERATORS = Number(__ENV.GENERATORS || 1)
+
+/**
+ * A rate threshold for a per-core target (README, "Benchmarks"): the target times the auth
+ * plane's cores, divided among the generators, since each k6 instance judges only its own
+ * requests.
+ * @param {number} perCore requests (or flows) a second on one server core
+ */
+export function rateAtLeast(perCore) {
+  return `rate>=${Math.ceil((perCore * CORES) / GENERATORS)}`
+}
 
 export const REDIRECT_URI = 'https://rp.k6.test/callback'
 // RFC 7636 Appendix B: a PKCE verifier and its S256 challenge.
 export const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'
 export const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'
+
+/**
+ * A relying party: its credentials and the issuer's endpoints, from discovery. The issuer's
+ * host can differ from BASE_URL (an issuer on localhost reached as 127.0.0.1): its cookies,
+ * and so a signed-in browser, live on the issuer's host.
+ * @typedef {{ client_id: string, client_secret: string, authorization_endpoint: string, token_endpoint: string }} WebApp
+ */
+
+/** OpenID Connect Discovery 1.0 §4: the endpoints a relying party uses. */
+export function discover() {
+  const res = http.get(`${BASE_URL}/.well-known/openid-configuration`, { tags: { name: 'setup' } })
+  const doc = /** @type {any} */ (expectStatus(res, 'discovery', 200).json())
+  return {
+    authorization_endpoint: String(doc.authorization_endpoint),
+    token_endpoint: String(doc.token_endpoint),
+  }
+}
 
 /** @param {string} id @param {string} secret */
 export function basic(id, secret) {
@@ -43,7 +76,9 @@ export function postForm(url, fields, headers, name) {
   const body = Object.entries(fields)
     .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
     .join('&')
-  return http.post(url, body, { headers: { ...FORM, ...headers }, tags: { name } })
+  // Never follow redirects: a sign-in's redirects end at the relying party's redirect URI,
+  // which is not a server k6 can (or should) reach; the callers walk them by hand.
+  return http.post(url, body, { headers: { ...FORM, ...headers }, tags: { name }, redirects: 0 })
 }
 
 /**
@@ -89,17 +124,21 @@ export class Admin {
     return this.call('POST', '/api/v1/applications', { name, type: 'service', allowed_scopes: scopes })
   }
 
-  /** A first-party web application (no consent screen) that may ask for offline_access. */
-  webApp(/** @type {string} */ name) {
-    return /** @type {{ client_id: string, client_secret: string }} */ (
-      this.call('POST', '/api/v1/applications', {
-        name,
-        type: 'confidential',
-        redirect_uris: [REDIRECT_URI],
-        allowed_scopes: ['openid', 'profile', 'email', 'offline_access'],
-        first_party: true,
-      })
-    )
+  /**
+   * A first-party web application (no consent screen) that may ask for offline_access, with
+   * the issuer's endpoints from discovery, as a relying party would have them.
+   * @param {string} name
+   * @returns {WebApp}
+   */
+  webApp(name) {
+    const app = this.call('POST', '/api/v1/applications', {
+      name,
+      type: 'confidential',
+      redirect_uris: [REDIRECT_URI],
+      allowed_scopes: ['openid', 'profile', 'email', 'offline_access'],
+      first_party: true,
+    })
+    return { client_id: app.client_id, client_secret: app.client_secret, ...discover() }
   }
 
   /** `count` users sharing one password; returns their emails. */
@@ -135,14 +174,15 @@ export class Admin {
 /**
  * Signs a browser (this VU's cookie jar) in through the real pages: the authorization request
  * sends it to the login page, the form posts back with its CSRF token, and the flow continues
- * to the redirect URI with a code. Returns the code.
- * @param {{ client_id: string }} app @param {string} email @param {string} password @param {string} scope
+ * to the redirect URI with a code. Returns the code. Redirects are walked by hand and never
+ * into the redirect URI, which is the relying party's and not reachable from here.
+ * @param {WebApp} app @param {string} email @param {string} password @param {string} scope
  */
 export function signInForCode(app, email, password, scope) {
   let res = http.get(authorizeUrl(app, scope), { redirects: 0, tags: { name: 'authorize' } })
   // Without a session: on to the login page, following redirects inside the server.
   while ((res.status === 302 || res.status === 303) && !locationOf(res).startsWith(REDIRECT_URI))
-    res = http.get(absolute(locationOf(res)), { redirects: 0, tags: { name: 'login page' } })
+    res = http.get(absolute(locationOf(res), app), { redirects: 0, tags: { name: 'login page' } })
   if (res.status === 302 || res.status === 303) return codeFrom(res)
   expectStatus(res, 'login page', 200)
   const form = res.html('form')
@@ -152,24 +192,25 @@ export function signInForCode(app, email, password, scope) {
     csrf: String(form.find('input[name=csrf]').attr('value') ?? ''),
     interaction: String(form.find('input[name=interaction]').attr('value') ?? ''),
   }
-  res = postForm(`${BASE_URL}/auth/login`, fields, {}, 'login')
+  // The form's own action: the issuer's host, which holds the CSRF cookie.
+  res = postForm(absolute(String(form.attr('action') ?? '/auth/login'), app), fields, {}, 'login')
   for (let i = 0; i < 5 && (res.status === 302 || res.status === 303); i++) {
     if (locationOf(res).startsWith(REDIRECT_URI)) return codeFrom(res)
-    res = http.get(absolute(locationOf(res)), { redirects: 0, tags: { name: 'continue' } })
+    res = http.get(absolute(locationOf(res), app), { redirects: 0, tags: { name: 'continue' } })
   }
   throw new Error(`sign-in did not reach the redirect URI: ${res.status} ${String(res.body).slice(0, 300)}`)
 }
 
 /** With a session: authorize answers with the code at once. */
-export function codeWithSession(/** @type {{ client_id: string }} */ app, /** @type {string} */ scope) {
+export function codeWithSession(/** @type {WebApp} */ app, /** @type {string} */ scope) {
   const res = http.get(authorizeUrl(app, scope), { redirects: 0, tags: { name: 'authorize' } })
   return codeFrom(expectStatus(res, 'authorize', 302, 303))
 }
 
-/** @param {{ client_id: string, client_secret: string }} app @param {string} code */
+/** @param {WebApp} app @param {string} code */
 export function exchangeCode(app, code) {
   const res = postForm(
-    `${BASE_URL}/oauth/token`,
+    app.token_endpoint,
     { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: VERIFIER },
     { Authorization: basic(app.client_id, app.client_secret) },
     'token (code)',
@@ -177,7 +218,7 @@ export function exchangeCode(app, code) {
   return /** @type {any} */ (expectStatus(res, 'code exchange', 200).json())
 }
 
-/** @param {{ client_id: string }} app @param {string} scope */
+/** @param {WebApp} app @param {string} scope */
 function authorizeUrl(app, scope) {
   const q = {
     client_id: app.client_id,
@@ -188,7 +229,7 @@ function authorizeUrl(app, scope) {
     code_challenge: CHALLENGE,
     code_challenge_method: 'S256',
   }
-  return `${BASE_URL}/oauth/authorize?${Object.entries(q)
+  return `${app.authorization_endpoint}?${Object.entries(q)
     .map(([k, v]) => `${k}=${encodeURIComponent(v)}`)
     .join('&')}`
 }
@@ -198,9 +239,11 @@ function locationOf(res) {
   return String(res.headers.Location ?? res.headers.location ?? '')
 }
 
-/** @param {string} location */
-function absolute(location) {
-  return location.startsWith('http') ? location : `${BASE_URL}${location}`
+/** A Location or form action, relative to the issuer's origin. @param {string} location @param {WebApp} app */
+function absolute(location, app) {
+  if (/^https?:/.test(location)) return location
+  // k6 has no URL global: the origin is the endpoint up to its path.
+  return `${/^https?:\/\/[^/]+/.exec(app.authorization_endpoint)?.[0] ?? BASE_URL}${location}`
 }
 
 /** @param {import('k6/http').RefinedResponse<any>} res */
