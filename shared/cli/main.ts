@@ -9,13 +9,16 @@ const USAGE = `Usage: zenoauth <command> [options]
 
 Commands:
   serve                         serve the planes in PLANES on PORT
-  migrate                       apply pending database migrations and exit
+  migrate [--data-dir <dir>]    apply pending database migrations and exit
   bootstrap --org <slug> --admin-email <email> [--name <name>] [--domain <host>] [--json]
                                 create an organization, its first admin user and an admin
                                 API client; prints the secrets once
-  invoke <METHOD> <PATH> [-d <body>] [-H 'Name: value']...
+  invoke <METHOD> <PATH> [-d <body>] [-H 'Name: value']... [--data-dir <dir>]
                                 run one request through the route table in-process (no port)
                                 and print status, headers and body
+
+migrate, bootstrap and invoke use DATABASE_URL; when it is unset, the database of npm start
+(in --data-dir, default .data/), started for the command if npm start is not running.
   start [--data-dir <dir>] [--admin-email <email>]
                                 zero-setup: with no DATABASE_URL, an embedded PostgreSQL
                                 under .data/; migrate, bootstrap on first run, serve

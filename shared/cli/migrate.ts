@@ -2,7 +2,9 @@
 import pg from 'pg'
 import { type Config, loadConfig } from '../config.ts'
 import { type MigrationReport, migrate, planMigrations } from '../db/migrate.ts'
+import { parseCliArgs } from './args.ts'
 import { CliError } from './cli-error.ts'
+import { DATA_DIR_OPTION, withLocalDatabase } from './local-database.ts'
 
 /**
  * Connects with DATABASE_MIGRATION_URL (the schema owner) and applies what is pending.
@@ -62,8 +64,14 @@ function migrationFailure(err: unknown): CliError {
   return new CliError(`migration failed: ${e.message}`)
 }
 
-export async function migrateCommand(_args: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const config = loadConfig(env, { databaseOnly: true })
+export async function migrateCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values } = parseCliArgs(args, DATA_DIR_OPTION)
+  return withLocalDatabase(env, values['data-dir'], (dbEnv) =>
+    migrateAndReport(loadConfig(dbEnv, { databaseOnly: true })),
+  )
+}
+
+async function migrateAndReport(config: Config): Promise<number> {
   const report = await runMigrations(config)
   console.log(report.applied.length ? `applied: ${report.applied.join(', ')}` : 'database is up to date')
   if (report.unknown.length) {

@@ -3,6 +3,7 @@ import { setImmediate as turn } from 'node:timers/promises'
 import { type Config, loadConfig } from '../config.ts'
 import { openDatabase } from '../db/database.ts'
 import { flushLogger, processLogger } from '../log.ts'
+import { CliError } from './cli-error.ts'
 import { migrateIfBehind } from './migrate.ts'
 
 /**
@@ -53,7 +54,14 @@ export async function serveUntilSignalled(config: Config, onStopped?: () => Prom
     if (report.unknown.length) log.warn({ unknown: report.unknown }, 'database has newer migrations')
   }
   const runtime = new Runtime(config, { log, db })
-  const server = await startServer(runtime, createApp(runtime, ROUTES))
+  let server: Awaited<ReturnType<typeof startServer>>
+  try {
+    server = await startServer(runtime, createApp(runtime, ROUTES))
+  } catch (err) {
+    await warmed.catch(() => undefined)
+    await runtime.close()
+    throw listenFailure(err, config)
+  }
   // The background parts open a connection of their own (cache invalidation): after the
   // first one, whose handshake the readiness check waits for, not beside it; never once a
   // shutdown has begun (SIGTERM while that connection waited on the database).
@@ -80,6 +88,23 @@ export async function serveUntilSignalled(config: Config, onStopped?: () => Prom
   await onStopped?.()
   flushLogger(runtime.log)
   return forced ? 1 : 0
+}
+
+/** A port that cannot be listened on is the operator's to fix: say which and why, no stack. */
+function listenFailure(err: unknown, config: Config): unknown {
+  const code = (err as NodeJS.ErrnoException).code
+  const where = `${config.host}:${config.port}`
+  if (code === 'EADDRINUSE')
+    return new CliError(
+      `cannot listen on ${where}: the port is in use by another process (set PORT to another port)`,
+    )
+  if (code === 'EACCES')
+    return new CliError(
+      `cannot listen on ${where}: permission denied (ports below 1024 need privileges; set PORT)`,
+    )
+  if (code === 'EADDRNOTAVAIL')
+    return new CliError(`cannot listen on ${where}: no such address on this machine (set HOST)`)
+  return err
 }
 
 export async function serveCommand(_args: string[], env: NodeJS.ProcessEnv): Promise<number> {

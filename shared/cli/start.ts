@@ -7,10 +7,17 @@ import path from 'node:path'
 import { bootstrapOrganization } from '../bootstrap.ts'
 import { loadConfig } from '../config.ts'
 import { Database } from '../db/database.ts'
-import { type EmbeddedPostgres, ensureDatabase, startEmbeddedPostgres } from '../db/embedded.ts'
+import {
+  ClusterInUseError,
+  type EmbeddedPostgres,
+  ensureDatabase,
+  startEmbeddedPostgres,
+} from '../db/embedded.ts'
 import { listOrganizations } from '../db/organizations.ts'
 import { parseCliArgs } from './args.ts'
 import { describeBootstrap } from './bootstrap.ts'
+import { CliError } from './cli-error.ts'
+import { START_DATABASE } from './local-database.ts'
 import { runMigrations } from './migrate.ts'
 import { serveUntilSignalled } from './serve.ts'
 
@@ -24,10 +31,15 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   if (!env.DATABASE_URL) {
     const dataDir = path.resolve(values['data-dir'])
     console.error(`zenoauth: starting the embedded PostgreSQL in ${dataDir}`)
-    embedded = await startEmbeddedPostgres({ dataDir })
-    await ensureDatabase(embedded.ownerUrl('postgres'), 'zenoauth')
-    runEnv.DATABASE_URL = embedded.appUrl('zenoauth')
-    runEnv.DATABASE_MIGRATION_URL = embedded.ownerUrl('zenoauth')
+    try {
+      embedded = await startEmbeddedPostgres({ dataDir })
+    } catch (err) {
+      if (err instanceof ClusterInUseError) throw new CliError(`start: ${err.message}`)
+      throw err
+    }
+    await ensureDatabase(embedded.ownerUrl('postgres'), START_DATABASE)
+    runEnv.DATABASE_URL = embedded.appUrl(START_DATABASE)
+    runEnv.DATABASE_MIGRATION_URL = embedded.ownerUrl(START_DATABASE)
     runEnv.MASTER_KEY ??= embedded.secrets.masterKey
   }
   const stopEmbedded = async () => {

@@ -18,7 +18,9 @@ const K6 = path.resolve(ROOT, '../shared/tools/k6')
 const SCRIPTS = readdirSync(path.join(ROOT, 'k6')).filter((f) => f.endsWith('.js'))
 
 if (!existsSync(K6)) {
-  console.warn(`\n*** SKIPPED: the k6 smoke test: no k6 binary at ${K6} (see ../shared/tools/README.md) ***\n`)
+  console.warn(
+    `\n*** SKIPPED: the k6 smoke test: no k6 binary at ${K6} (see ../shared/tools/README.md) ***\n`,
+  )
 }
 
 interface K6Run {
@@ -69,22 +71,26 @@ describe.skipIf(!existsSync(K6))('the k6 scripts, with a real k6', () => {
     tenant = await createTenant(t, 'k6')
   })
 
-  it.each(SCRIPTS)('%s completes iterations with every check passing and no script error', async (script) => {
-    const { admin_client: admin } = tenant.bootstrap
-    const run = await runK6(script, {
-      BASE_URL: baseUrl,
-      ADMIN_CLIENT_ID: admin.client_id,
-      ADMIN_CLIENT_SECRET: admin.client_secret,
-      VUS: '3',
-      DURATION: '3s',
-      TOKENS: '20',
-    })
-    const errors = run.stderr.split('\n').filter((l) => /level=(error|fatal)/.test(l))
-    expect(errors, run.stderr).toEqual([])
-    expect(run.code, run.stderr).toBe(0)
-    const { checks, iterations } = run.summary.metrics ?? {}
-    expect(iterations?.count, JSON.stringify(run.summary.metrics)).toBeGreaterThan(0)
-    expect(checks?.passes).toBeGreaterThan(0)
-    expect(checks?.fails).toBe(0)
-  }, 90_000)
+  it.each(SCRIPTS)(
+    '%s completes iterations with every check passing and no script error',
+    async (script) => {
+      const { admin_client: admin } = tenant.bootstrap
+      const run = await runK6(script, {
+        BASE_URL: baseUrl,
+        ADMIN_CLIENT_ID: admin.client_id,
+        ADMIN_CLIENT_SECRET: admin.client_secret,
+        VUS: '3',
+        DURATION: '3s',
+        TOKENS: '20',
+      })
+      const errors = run.stderr.split('\n').filter((l) => /level=(error|fatal)/.test(l))
+      expect(errors, run.stderr).toEqual([])
+      expect(run.code, run.stderr).toBe(0)
+      const { checks, iterations } = run.summary.metrics ?? {}
+      expect(iterations?.count, JSON.stringify(run.summary.metrics)).toBeGreaterThan(0)
+      expect(checks?.passes).toBeGreaterThan(0)
+      expect(checks?.fails).toBe(0)
+    },
+    90_000,
+  )
 })
