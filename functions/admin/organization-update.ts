@@ -1,9 +1,14 @@
-/** Change this organization's settings; a null removes one (back to the default). */
+/** Rename this organization or change its settings; a null setting removes it (back to the default). */
 import * as z from 'zod'
 import { authorizeAdmin } from '../../shared/admin/authorize.ts'
 import { notifyChange } from '../../shared/cache/invalidation.ts'
 import { insertAuditEvent } from '../../shared/db/audit.ts'
-import { mergeOrganizationSettings } from '../../shared/db/organizations.ts'
+import { mergeOrganizationSettings, renameOrganization } from '../../shared/db/organizations.ts'
+import {
+  OrganizationName,
+  OrganizationResource,
+  organizationResource,
+} from '../../shared/admin/organization.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
 
 const limit = (min: number, max: number) => z.number().int().min(min).max(max).nullable().optional()
@@ -37,32 +42,48 @@ export default defineFunction({
   plane: 'admin',
   method: 'PATCH',
   path: '/api/v1/organization',
-  body: z.strictObject({ settings: Settings }),
+  body: z
+    .strictObject({ name: OrganizationName.optional(), settings: Settings.optional() })
+    .refine((v) => v.name !== undefined || v.settings !== undefined, {
+      message: 'must change the name or at least one setting',
+    }),
   docs: {
-    summary: 'Update settings',
+    summary: 'Rename the organization or update its settings',
     scope: 'organization:write',
     responses: {
-      200: {
-        description: 'All settings now.',
-        schema: z.object({ settings: z.record(z.string(), z.unknown()) }),
-      },
+      200: { description: 'The organization, with all its settings now.', schema: OrganizationResource },
     },
   },
   handler: async (c, ctx) => {
     const actor = await authorizeAdmin(ctx.header('authorization'), ctx, 'organization:write')
-    const settings = await ctx.db.transaction(async (q) => {
-      const merged = await mergeOrganizationSettings(q, ctx.org.id, ctx.body.settings)
-      await insertAuditEvent(q, ctx.org.id, {
-        ...actor.audit,
-        action: 'organization.settings_changed',
-        targetType: 'organization',
-        targetId: ctx.org.id,
-        result: 'success',
-        details: { changed: ctx.body.settings },
-      })
+    const { name, settings } = ctx.body
+    const merged = await ctx.db.transaction(async (q) => {
+      const previous = name === undefined ? undefined : await renameOrganization(q, ctx.org.id, name)
+      if (previous !== undefined && previous !== name) {
+        await insertAuditEvent(q, ctx.org.id, {
+          ...actor.audit,
+          action: 'organization.renamed',
+          targetType: 'organization',
+          targetId: ctx.org.id,
+          result: 'success',
+          details: { from: previous, to: name },
+        })
+      }
+      let all = ctx.org.settings
+      if (settings) {
+        all = await mergeOrganizationSettings(q, ctx.org.id, settings)
+        await insertAuditEvent(q, ctx.org.id, {
+          ...actor.audit,
+          action: 'organization.settings_changed',
+          targetType: 'organization',
+          targetId: ctx.org.id,
+          result: 'success',
+          details: { changed: settings },
+        })
+      }
       await notifyChange(q, 'organization', ctx.org.id)
-      return merged
+      return all
     })
-    return c.json({ settings })
+    return c.json(organizationResource({ ...ctx.org, name: name ?? ctx.org.name, settings: merged }))
   },
 })

@@ -19,7 +19,7 @@ Commands:
 
 migrate, bootstrap and invoke use DATABASE_URL; when it is unset, the database of npm start
 (in --data-dir, default .data/), started for the command if npm start is not running.
-  start [--data-dir <dir>] [--admin-email <email>]
+  start [--data-dir <dir>] [--admin-email <email>] [--name <organization name>]
                                 zero-setup: with no DATABASE_URL, an embedded PostgreSQL
                                 under .data/; migrate, bootstrap on first run, serve
   preload                       evaluate every module and exit (the build writes the

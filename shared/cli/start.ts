@@ -13,7 +13,9 @@ import {
   ensureDatabase,
   startEmbeddedPostgres,
 } from '../db/embedded.ts'
-import { listOrganizations } from '../db/organizations.ts'
+import { OrganizationName } from '../admin/organization.ts'
+import { insertAuditEvent } from '../db/audit.ts'
+import { listOrganizations, renameOrganization } from '../db/organizations.ts'
 import { parseCliArgs } from './args.ts'
 import { describeBootstrap } from './bootstrap.ts'
 import { CliError } from './cli-error.ts'
@@ -25,7 +27,11 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
   const { values } = parseCliArgs(args, {
     'data-dir': { type: 'string', default: '.data' },
     'admin-email': { type: 'string', default: 'admin@example.com' },
+    name: { type: 'string' },
   })
+  const name = values.name === undefined ? undefined : OrganizationName.safeParse(values.name)
+  if (name && !name.success)
+    throw new CliError(`start: --name ${name.error.issues[0]?.message ?? 'is not a valid name'}`, 2)
   const runEnv: NodeJS.ProcessEnv = { NODE_ENV: 'development', ...env }
   let embedded: EmbeddedPostgres | undefined
   if (!env.DATABASE_URL) {
@@ -51,13 +57,16 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
     const db = new Database({ ...config.database, applicationName: 'zenoauth-start' })
     try {
       const organizations = await db.withoutOrganization((q) => listOrganizations(q))
-      if (!organizations.some((o) => o.isDefault)) {
+      const existing = organizations.find((o) => o.isDefault)
+      if (!existing) {
         const result = await bootstrapOrganization(db, config.publicUrl, {
           slug: 'default',
-          name: 'Default',
+          name: name?.data ?? 'Default',
           adminEmail: values['admin-email'],
         })
         console.log(`\n${describeBootstrap(result)}\n`)
+      } else if (name?.data !== undefined) {
+        await renameDefault(db, existing.id, name.data)
       }
     } finally {
       await db.close()
@@ -67,4 +76,23 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
     await stopEmbedded()
     throw err
   }
+}
+
+/** `--name` on a later start: the default organization takes the new name, audited. */
+async function renameDefault(db: Database, id: string, to: string): Promise<void> {
+  const from = await db.inOrganization(id, async (q) => {
+    const from = await renameOrganization(q, id, to)
+    if (from === undefined || from === to) return from
+    await insertAuditEvent(q, id, {
+      actorType: 'system',
+      actorId: 'zenoauth start --name',
+      action: 'organization.renamed',
+      targetType: 'organization',
+      targetId: id,
+      result: 'success',
+      details: { from, to },
+    })
+    return from
+  })
+  if (from !== to) console.error(`zenoauth: the default organization is now named '${to}' (was '${from}')`)
 }

@@ -83,3 +83,17 @@ export async function mergeOrganizationSettings(
   )
   return rows[0]?.settings ?? {}
 }
+
+/**
+ * Renames the organization (what its pages and consent screens show); returns the name it had,
+ * or undefined when there is no such organization in scope.
+ */
+export async function renameOrganization(q: Queryable, id: string, name: string): Promise<string | undefined> {
+  const { rows } = await q.query<{ previous: string }>(
+    `UPDATE organizations o SET name = $2, updated_at = now()
+       FROM (SELECT name FROM organizations WHERE id = $1 FOR UPDATE) AS before
+      WHERE o.id = $1 RETURNING before.name AS previous`,
+    [id, name],
+  )
+  return rows[0]?.previous
+}

@@ -46,15 +46,16 @@ function startInGroup(
   return { child, exited, stderr: () => stderr }
 }
 
-async function startOnce() {
+async function startOnce(args: string[] = [], whileUp?: (base: string) => Promise<void>) {
   const port = await freePort()
   const run = startArtifact(
-    ['start', '--data-dir', dataDir],
+    ['start', '--data-dir', dataDir, ...args],
     { PORT: String(port), HOST: '127.0.0.1' },
     dataRoot,
   )
   try {
     await waitForStatus(`http://127.0.0.1:${port}/health/readiness`, 200, 600)
+    await whileUp?.(`http://127.0.0.1:${port}`)
   } finally {
     run.child.kill('SIGINT')
   }
@@ -84,6 +85,15 @@ describe('zenoauth start (npm start)', () => {
     expect(second.stdout).not.toContain('created')
     expect(second.stdout).not.toContain('password')
     expect(existsSync(pidFile)).toBe(false)
+
+    // --name renames the default organization, and the pages say so.
+    let heading = ''
+    const third = await startOnce(['--name', 'Acme Labs'], async (base) => {
+      heading = /<h1>([^<]*)<\/h1>/.exec(await (await fetch(`${base}/auth/login`)).text())?.[1] ?? ''
+    })
+    expect(third.code).toBe(0)
+    expect(third.stderr).toContain("the default organization is now named 'Acme Labs' (was 'Default')")
+    expect(heading).toBe('Sign in to Acme Labs')
   }, 120_000)
 
   it('stops the server, then PostgreSQL, on a Ctrl-C to the whole process group, with no stack trace', async () => {
