@@ -1,14 +1,14 @@
 /** Rename this organization or change its settings; a null setting removes it (back to the default). */
 import * as z from 'zod'
 import { authorizeAdmin } from '../../shared/admin/authorize.ts'
-import { notifyChange } from '../../shared/cache/invalidation.ts'
-import { insertAuditEvent } from '../../shared/db/audit.ts'
-import { mergeOrganizationSettings, renameOrganization } from '../../shared/db/organizations.ts'
 import {
   OrganizationName,
   OrganizationResource,
   organizationResource,
 } from '../../shared/admin/organization.ts'
+import { notifyChange } from '../../shared/cache/invalidation.ts'
+import { insertAuditEvent } from '../../shared/db/audit.ts'
+import { mergeOrganizationSettings, renameOrganization } from '../../shared/db/organizations.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
 
 const limit = (min: number, max: number) => z.number().int().min(min).max(max).nullable().optional()

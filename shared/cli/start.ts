@@ -4,8 +4,10 @@
  * the first run (printing its admin credentials once) and serves every plane.
  */
 import path from 'node:path'
+import { OrganizationName } from '../admin/organization.ts'
 import { bootstrapOrganization } from '../bootstrap.ts'
 import { loadConfig } from '../config.ts'
+import { insertAuditEvent } from '../db/audit.ts'
 import { Database } from '../db/database.ts'
 import {
   ClusterInUseError,
@@ -13,8 +15,6 @@ import {
   ensureDatabase,
   startEmbeddedPostgres,
 } from '../db/embedded.ts'
-import { OrganizationName } from '../admin/organization.ts'
-import { insertAuditEvent } from '../db/audit.ts'
 import { listOrganizations, renameOrganization } from '../db/organizations.ts'
 import { parseCliArgs } from './args.ts'
 import { describeBootstrap } from './bootstrap.ts'

@@ -88,7 +88,11 @@ export async function mergeOrganizationSettings(
  * Renames the organization (what its pages and consent screens show); returns the name it had,
  * or undefined when there is no such organization in scope.
  */
-export async function renameOrganization(q: Queryable, id: string, name: string): Promise<string | undefined> {
+export async function renameOrganization(
+  q: Queryable,
+  id: string,
+  name: string,
+): Promise<string | undefined> {
   const { rows } = await q.query<{ previous: string }>(
     `UPDATE organizations o SET name = $2, updated_at = now()
        FROM (SELECT name FROM organizations WHERE id = $1 FOR UPDATE) AS before
