@@ -1,4 +1,4 @@
-/** What the account page's buttons do: end a session, revoke an application, sign out. */
+/** What the account page's buttons do: end a session or all others, revoke an application, sign out. */
 import * as z from 'zod'
 import { insertAuditEvent } from '../../shared/db/audit.ts'
 import { deleteConsent } from '../../shared/db/authorization.ts'
@@ -14,6 +14,7 @@ const AccountAction = z.discriminatedUnion('action', [
     client_id: z.string().max(200),
     csrf: z.string().max(100).optional(),
   }),
+  z.object({ action: z.literal('end-other-sessions'), csrf: z.string().max(100).optional() }),
   z.object({ action: z.literal('sign-out'), csrf: z.string().max(100).optional() }),
 ])
 
@@ -37,6 +38,11 @@ export default defineFunction({
       case 'end-session':
         await ctx.db.transaction((q) => endUserSessions(q, org.id, live.user.id, actor, body.session))
         return c.redirect(`${org.issuer}/auth/account?done=ended`, 303)
+      case 'end-other-sessions':
+        await ctx.db.transaction((q) =>
+          endUserSessions(q, org.id, live.user.id, actor, live.session.id, 'except'),
+        )
+        return c.redirect(`${org.issuer}/auth/account?done=others`, 303)
       case 'revoke-consent':
         await ctx.db.transaction(async (q) => {
           if (!(await deleteConsent(q, live.user.id, body.client_id))) return

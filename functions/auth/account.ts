@@ -6,6 +6,14 @@ import { defineFunction } from '../../shared/http/define-function.ts'
 import { csrfToken } from '../../shared/oidc/csrf.ts'
 import { currentSession } from '../../shared/oidc/sessions.ts'
 import { accountPage } from '../../shared/pages/auth-pages.ts'
+import { describeDevice } from '../../shared/pages/device.ts'
+
+/** What the last action did (account-action.ts redirects here with `done`). */
+const NOTICES = new Map([
+  ['revoked', 'Access removed.'],
+  ['ended', 'That session is signed out.'],
+  ['others', 'All your other sessions are signed out.'],
+])
 
 export default defineFunction({
   plane: 'auth',
@@ -29,19 +37,16 @@ export default defineFunction({
         })),
       }
     })
+    const devices = await Promise.all(sessions.map((s) => describeDevice(s.userAgent)))
     return accountPage(c, {
       org: ctx.org,
       csrf: csrfToken(c, ctx.org),
       email: live.user.email,
       currentSessionId: live.session.id,
-      sessions,
+      sessions: sessions.map((s, i) => ({ ...s, device: devices[i]! })),
       apps,
-      notice:
-        c.req.query('done') === 'revoked'
-          ? 'Access revoked.'
-          : c.req.query('done') === 'ended'
-            ? 'Session ended.'
-            : undefined,
+      notice: NOTICES.get(c.req.query('done') ?? ''),
+      now: new Date(),
     })
   },
 })

@@ -251,15 +251,22 @@ export async function listUserSessions(q: Queryable, userId: string): Promise<Se
 }
 
 /**
- * Ends sessions: one (of this user) or all of a user's. Returns the ids ended. The rows are
+ * Ends sessions: one (of this user), all of a user's but one (`which` 'except'), or all of a
+ * user's. Returns the ids ended. The rows are
  * locked in the order of their cookies' digests, the order a batch of signedInCodes touches
  * them in: taken in the table's order, a user's two sessions in one batch could each be held
  * by one side and awaited by the other (a deadlock).
  */
-export async function endSessions(q: Queryable, userId: string, sessionId?: string): Promise<string[]> {
+export async function endSessions(
+  q: Queryable,
+  userId: string,
+  sessionId?: string,
+  which: 'only' | 'except' = 'only',
+): Promise<string[]> {
+  const filter = sessionId ? (which === 'only' ? 'AND id = $2' : 'AND id <> $2') : ''
   const { rows } = await q.query<{ id: string }>(
     `UPDATE sessions s SET ended_at = now()
-       FROM (SELECT id FROM sessions WHERE user_id = $1 AND ended_at IS NULL ${sessionId ? 'AND id = $2' : ''}
+       FROM (SELECT id FROM sessions WHERE user_id = $1 AND ended_at IS NULL ${filter}
               ORDER BY token_digest FOR UPDATE) ending
       WHERE s.id = ending.id
       RETURNING s.id`,

@@ -103,7 +103,7 @@ export async function startSession(
 }
 
 /**
- * Ends sessions of a user (one, or all) with the refresh tokens bound to them, except those
+ * Ends sessions of a user (one, all but one, or all) with the refresh tokens bound to them, except those
  * granted for offline access, and audits it.
  */
 export async function endUserSessions(
@@ -112,8 +112,9 @@ export async function endUserSessions(
   userId: string,
   actor: Pick<AuditEvent, 'actorType' | 'actorId' | 'ip' | 'userAgent' | 'requestId'>,
   sessionId?: string,
+  which: 'only' | 'except' = 'only',
 ): Promise<string[]> {
-  const ended = await endSessions(q, userId, sessionId)
+  const ended = await endSessions(q, userId, sessionId, which)
   if (ended.length === 0) return ended
   await revokeGrants(q, organizationId, { sessionIds: ended }, 'session ended')
   await insertAuditEvent(q, organizationId, {

@@ -4,6 +4,7 @@ import { html } from 'hono/html'
 import type { Session } from '../db/sessions.ts'
 import type { AuthorizationDetail } from '../oidc/authorization-request.ts'
 import type { Organization } from '../tenancy.ts'
+import type { Device } from './device.ts'
 import { page } from './layout.ts'
 
 const SCOPE_TEXT: Record<string, string> = {
@@ -47,7 +48,7 @@ ${input.interaction ? html`<input type="hidden" name="interaction" value="${inpu
 <input id="email" name="email" type="email" autocomplete="username" required value="${input.email ?? ''}"${input.error ? html` aria-describedby="login-error"` : ''}>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">Sign in</button>
+<button type="submit" class="primary">Sign in</button>
 </form>`,
     { status: input.status ?? 200, headers, formAction: input.redirectUri },
   )
@@ -96,8 +97,10 @@ ${
 <form method="post" action="${input.org.issuer}/auth/consent">
 <input type="hidden" name="csrf" value="${input.csrf}">
 <input type="hidden" name="interaction" value="${input.interaction}">
-<button type="submit" name="decision" value="allow">Allow</button>
+<div class="actions">
+<button type="submit" name="decision" value="allow" class="primary">Allow</button>
 <button type="submit" name="decision" value="deny">Deny</button>
+</div>
 </form>`,
     { formAction: input.redirectUri },
   )
@@ -108,41 +111,82 @@ export interface AccountPageInput {
   readonly csrf: string
   readonly email: string
   readonly currentSessionId: string
-  readonly sessions: readonly Session[]
+  readonly sessions: readonly (Session & { readonly device: Device })[]
   readonly apps: readonly { clientId: string; name: string; scope: readonly string[] }[]
   readonly notice?: string | undefined
+  /** For "last active 3 minutes ago". */
+  readonly now: Date
+}
+
+const DATE_TIME = new Intl.DateTimeFormat('en-GB', {
+  day: 'numeric',
+  month: 'short',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+  timeZone: 'UTC',
+})
+
+/** "5 Dec 2026, 08:30 UTC": the server does not know the reader's time zone, so it says which. */
+export function formatTime(at: Date): string {
+  return `${DATE_TIME.format(at)} UTC`
+}
+
+/** "just now", "3 minutes ago", "2 hours ago", "4 days ago". */
+export function formatAgo(at: Date, now: Date): string {
+  const minutes = Math.floor((now.getTime() - at.getTime()) / 60_000)
+  const count = (n: number, unit: string) => `${n} ${unit}${n === 1 ? '' : 's'} ago`
+  if (minutes < 1) return 'just now'
+  if (minutes < 60) return count(minutes, 'minute')
+  if (minutes < 48 * 60) return count(Math.floor(minutes / 60), 'hour')
+  return count(Math.floor(minutes / 1440), 'day')
 }
 
 export function accountPage(c: Context, input: AccountPageInput): Response {
-  const form = (
+  const { org } = input
+  /** A one-button form; `context` completes the button's name for screen readers. */
+  const button = (
     action: string,
-    name: string,
-    value: string,
+    fields: Record<string, string>,
     label: string,
-  ) => html`<form method="post" action="${input.org.issuer}/auth/account">
+    context: string,
+    primary = false,
+  ) => html`<form method="post" action="${org.issuer}/auth/account">
 <input type="hidden" name="csrf" value="${input.csrf}"><input type="hidden" name="action" value="${action}">
-<input type="hidden" name="${name}" value="${value}"><button type="submit">${label}</button></form>`
+${Object.entries(fields).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}
+<button type="submit"${primary ? html` class="primary"` : ''}>${label}${context ? html`<span class="visually-hidden"> ${context}</span>` : ''}</button></form>`
+  const others = input.sessions.filter((s) => s.id !== input.currentSessionId)
+  const current = input.sessions.filter((s) => s.id === input.currentSessionId)
   return page(
     c,
-    `Your account — ${input.org.name}`,
+    `Your account — ${org.name}`,
     html`<h1>Your account</h1>
-<p>Signed in as <strong>${input.email}</strong></p>
-${input.notice ? html`<p role="status">${input.notice}</p>` : ''}
-<h2>Sessions</h2>
-<table><thead><tr><th scope="col">Started</th><th scope="col">Last seen</th><th scope="col">From</th><th scope="col"></th></tr></thead>
-<tbody>${input.sessions.map(
-      (
-        s,
-      ) => html`<tr><td>${s.createdAt.toISOString()}</td><td>${s.lastSeenAt.toISOString()}</td><td>${s.ip ?? ''} ${s.userAgent ?? ''}</td>
-<td>${s.id === input.currentSessionId ? html`this session` : form('end-session', 'session', s.id, 'End')}</td></tr>`,
-    )}</tbody></table>
-<h2>Applications with access</h2>
+<p>Signed in to ${org.name} as <strong>${input.email}</strong></p>
+${input.notice ? html`<p class="notice" role="status">${input.notice}</p>` : ''}
+<h2 id="sessions">Where you are signed in</h2>
+<ul class="cards" aria-labelledby="sessions">${[...current, ...others].map((s) => {
+      const started = formatTime(s.createdAt)
+      const isCurrent = s.id === input.currentSessionId
+      return html`<li>
+<p><strong>${s.device.label}</strong>${isCurrent ? html`<span class="badge">This device</span>` : ''}</p>
+<p class="muted">Signed in <time datetime="${s.createdAt.toISOString()}">${started}</time> · last active <time datetime="${s.lastSeenAt.toISOString()}" title="${formatTime(s.lastSeenAt)}">${formatAgo(s.lastSeenAt, input.now)}</time>${s.ip ? html` · from ${s.ip}` : ''}</p>
+${isCurrent ? '' : button('end-session', { session: s.id }, 'Sign out of this session', `on ${s.device.label}, signed in ${started}`)}
+</li>`
+    })}</ul>
+${others.length > 1 ? button('end-other-sessions', {}, 'Sign out of all other sessions', `(${others.length})`) : ''}
+<h2 id="apps">Applications with access</h2>
 ${
   input.apps.length
-    ? html`<ul>${input.apps.map((a) => html`<li>${a.name} (${a.scope.join(' ')}) ${form('revoke-consent', 'client_id', a.clientId, 'Revoke')}</li>`)}</ul>`
-    : html`<p class="muted">None.</p>`
+    ? html`<ul class="cards" aria-labelledby="apps">${input.apps.map(
+        (a) => html`<li><p><strong>${a.name}</strong> can:</p>
+<ul class="scopes">${a.scope.map((s) => html`<li>${describeScope(s)}</li>`)}</ul>
+${button('revoke-consent', { client_id: a.clientId }, 'Remove access', `of ${a.name}`)}</li>`,
+      )}</ul>`
+    : html`<p class="muted">No application has access to your account.</p>`
 }
-${form('sign-out', 'all', 'no', 'Sign out')}`,
+<div class="actions">${button('sign-out', {}, 'Sign out', '', true)}</div>`,
+    { wide: true },
   )
 }
 
@@ -166,7 +210,7 @@ export function logoutConfirmPage(
 ${Object.entries(fields)
   .filter(([, v]) => v !== undefined)
   .map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}
-<button type="submit">Sign out</button>
+<button type="submit" class="primary">Sign out</button>
 </form>`,
     { formAction: fields.post_logout_redirect_uri },
   )

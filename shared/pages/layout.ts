@@ -11,17 +11,32 @@ import type { HtmlEscapedString } from 'hono/utils/html'
 type Html = HtmlEscapedString | Promise<HtmlEscapedString>
 
 const STYLE = `
-:root{color-scheme:light dark;font-family:system-ui,sans-serif;line-height:1.5}
-body{margin:0;display:grid;place-items:center;min-height:100vh;background:Canvas;color:CanvasText}
-main{width:min(26rem,92vw);padding:2rem;border:1px solid GrayText;border-radius:.75rem}
-h1{font-size:1.4rem;margin-top:0}
+*,*::before,*::after{box-sizing:border-box}
+:root{color-scheme:light dark;font-family:system-ui,sans-serif;line-height:1.5;--accent:#2456c8;--line:color-mix(in srgb,CanvasText 22%,Canvas)}
+body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;padding:1rem;background:Canvas;color:CanvasText}
+main{width:100%;max-width:26rem;padding:clamp(1.25rem,5vw,2rem);border:1px solid var(--line);border-radius:.75rem;overflow-wrap:anywhere}
+main.wide{max-width:44rem}
+h1{font-size:1.4rem;line-height:1.25;margin:0 0 1rem}
+h2{font-size:1.1rem;margin:1.75rem 0 .25rem}
+p{margin:.5rem 0}
 label{display:block;margin-top:1rem;font-weight:600}
-input[type=email],input[type=password],input[type=text]{width:100%;box-sizing:border-box;padding:.6rem;font:inherit;margin-top:.25rem}
-button{margin-top:1.25rem;padding:.6rem 1.2rem;font:inherit;cursor:pointer}
+input[type=email],input[type=password],input[type=text]{width:100%;padding:.6rem;font:inherit;margin-top:.25rem;border:1px solid GrayText;border-radius:.4rem}
+button{margin-top:1.25rem;padding:.6rem 1.2rem;font:inherit;cursor:pointer;border:1px solid GrayText;border-radius:.4rem;background:Canvas;color:CanvasText}
+button.primary{background:var(--accent);border-color:var(--accent);color:#fff;font-weight:600}
+form.wide-button button,.actions button{width:100%}
+.actions{display:flex;flex-wrap:wrap;gap:.75rem;margin-top:1.25rem}
+.actions form{flex:1 1 8rem}.actions button{margin-top:0}
 .error{border-left:4px solid #c00;padding:.5rem .75rem;background:color-mix(in srgb,#c00 10%,Canvas)}
+.notice{border-left:4px solid var(--accent);padding:.5rem .75rem;background:color-mix(in srgb,var(--accent) 10%,Canvas)}
 .muted{color:GrayText;font-size:.9rem}
-ul.scopes{padding-left:1.2rem}
-table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem;border-bottom:1px solid GrayText}
+ul.scopes{padding-left:1.2rem;margin:.25rem 0}
+ul.cards{list-style:none;padding:0;margin:0}
+ul.cards>li{border:1px solid var(--line);border-radius:.5rem;padding:.75rem 1rem;margin-top:.75rem}
+ul.cards>li p{margin:.15rem 0}
+ul.cards button{margin-top:.5rem;padding:.35rem .9rem}
+.badge{display:inline-block;font-size:.8rem;font-weight:600;padding:0 .5rem;margin-left:.25rem;border-radius:1rem;background:color-mix(in srgb,var(--accent) 22%,Canvas)}
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
+code{overflow-wrap:anywhere}
 :focus-visible{outline:3px solid Highlight;outline-offset:2px}
 `.trim()
 
@@ -40,6 +55,8 @@ export interface PageOptions {
   readonly formAction?: string | undefined
   readonly script?: boolean
   readonly headers?: Record<string, string>
+  /** A page of lists (the account page) rather than one form: a wider column. */
+  readonly wide?: boolean
 }
 
 /** A complete page as text, with the security headers every page carries. */
@@ -67,7 +84,7 @@ export function renderPage(
 <style>${raw(STYLE)}</style>
 </head>
 <body>
-<main>
+<main${options.wide ? raw(' class="wide"') : ''}>
 ${body}
 </main>
 </body>

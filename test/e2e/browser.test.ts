@@ -2,24 +2,21 @@
  * A person in Debian's Chromium (driven by playwright-core) signs in through the real login
  * page, consents, and the relying party receives the code.
  */
-import { existsSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
-import { type Browser, chromium, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { freePort } from '../../shared/db/embedded.ts'
 import { type RunningServer, startServer } from '../../shared/http/server.ts'
+import { chromiumAvailable, launchChromium } from '../support/chromium.ts'
 import { jsonOf } from '../support/http.ts'
 import { type AppJson, basic, createTenant, type Tenant } from '../support/oauth.ts'
 import { createTestRuntime, type TestRuntime } from '../support/runtime.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
-if (!existsSync(CHROMIUM) && process.env.CI)
-  throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium package`)
 const PASSWORD = 'correct horse battery staple'
 const VERIFIER = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'
 const CHALLENGE = 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM'
 
-describe.runIf(existsSync(CHROMIUM))('in Chromium', () => {
+describe.runIf(chromiumAvailable('the sign-in flow in Chromium'))('in Chromium', () => {
   let t: TestRuntime
   let server: RunningServer
   let tenant: Tenant
@@ -67,19 +64,7 @@ describe.runIf(existsSync(CHROMIUM))('in Chromium', () => {
       password: PASSWORD,
       name: 'Alice',
     })
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    })
+    browser = await launchChromium()
   }, 60_000)
 
   afterAll(async () => {

@@ -28,10 +28,19 @@ beforeAll(async () => {
   })
 })
 
-const browser = () =>
+const FIREFOX_MAC = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:133.0) Gecko/20100101 Firefox/133.0'
+const CHROME_ANDROID =
+  'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36'
+
+const browser = (userAgent = FIREFOX_MAC) =>
   new Browser(async (url, init) => t.app.request(url, init), t.config.publicUrl, {
     'x-forwarded-for': `10.3.0.${++clients}`,
+    'user-agent': userAgent,
   })
+
+/** The session cards of an account page. */
+const sessionCards = (body: string) =>
+  body.slice(body.indexOf('aria-labelledby="sessions"'), body.indexOf('id="apps"')).split('<li>').slice(1)
 
 async function signedIn(): Promise<{ b: Browser; email: string; id: string }> {
   const email = `user${++users}@acme.test`
@@ -108,20 +117,56 @@ describe('sessions', () => {
 })
 
 describe('the account page', () => {
-  it('lists the user’s sessions and ends another one', async () => {
-    const { b, email } = await signedIn()
-    const other = browser()
+  async function signInAlso(email: string, userAgent?: string): Promise<Browser> {
+    const other = browser(userAgent)
     const page = await other.visit('/auth/login')
     await other.submit(formAction(page.body), { ...hiddenFields(page.body), email, password: PASSWORD })
+    return other
+  }
+
+  it('lists the user’s sessions by device, this one first and marked, and ends another one', async () => {
+    const { b, email } = await signedIn()
+    const other = await signInAlso(email, CHROME_ANDROID)
     const account = await b.visit('/auth/account')
     expect(account.body).toContain(email)
-    expect(account.body.match(/<tr><td>/g)).toHaveLength(2)
-    expect(account.body).toContain('this session')
-    const endForm = account.body.slice(account.body.indexOf('<form', account.body.indexOf('<tbody>')))
-    const ended = await b.submit(formAction(endForm), hiddenFields(endForm))
-    expect(ended.body).toContain('Session ended.')
-    expect(ended.body.match(/<tr><td>/g)).toHaveLength(1)
+    const cards = sessionCards(account.body)
+    expect(cards).toHaveLength(2)
+    expect(cards[0]).toContain(
+      '<strong>Firefox 133 on macOS (desktop)</strong><span class="badge">This device</span>',
+    )
+    expect(cards[0]).not.toContain('<form')
+    expect(cards[1]).toContain('<strong>Chrome 131 on Android 14 (mobile)</strong>')
+    expect(cards[1]).toContain('from 10.3.0.')
+    expect(cards[1]).toMatch(
+      /Signed in <time datetime="[^"]+Z">\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC<\/time> · last active <time [^>]+>just now<\/time>/,
+    )
+    // The button names what it ends, for a screen reader among several alike.
+    expect(cards[1]).toMatch(
+      /Sign out of this session<span class="visually-hidden"> on Chrome 131 on Android 14 \(mobile\), signed in [^<]+ UTC<\/span>/,
+    )
+    const ended = await b.submit(formAction(cards[1]!), hiddenFields(cards[1]!))
+    expect(ended.body).toContain('That session is signed out.')
+    expect(sessionCards(ended.body)).toHaveLength(1)
     expect((await other.visit('/auth/account')).url).toContain('/auth/login')
+  })
+
+  it('signs out of all other sessions at once, keeping this one', async () => {
+    const { b, email } = await signedIn()
+    const others = [await signInAlso(email), await signInAlso(email, CHROME_ANDROID)]
+    const account = await b.visit('/auth/account')
+    expect(sessionCards(account.body)).toHaveLength(3)
+    const all = account.body.slice(
+      account.body.lastIndexOf('<form', account.body.indexOf('Sign out of all other sessions')),
+    )
+    expect(all).toMatch(
+      /^<form[^>]*>\s*<input[^>]*><input type="hidden" name="action" value="end-other-sessions">/,
+    )
+    const done = await b.submit(formAction(all), hiddenFields(all))
+    expect(done.body).toContain('All your other sessions are signed out.')
+    expect(sessionCards(done.body)).toHaveLength(1)
+    expect(done.body).not.toContain('Sign out of all other sessions')
+    for (const other of others) expect((await other.visit('/auth/account')).url).toContain('/auth/login')
+    expect((await b.visit('/auth/account')).url).toContain('/auth/account')
   })
 
   it('revokes an application’s access, and its refresh tokens', async () => {
@@ -131,12 +176,15 @@ describe('the account page', () => {
       [id, app.client_id],
     )
     const account = await b.visit('/auth/account')
-    expect(account.body).toContain('Shop (openid)')
+    expect(account.body).toContain(
+      '<strong>Shop</strong> can:</p>\n<ul class="scopes"><li>Know who you are</li></ul>',
+    )
     const revokeForm = account.body.slice(
       account.body.indexOf('<form', account.body.indexOf('Applications with access')),
     )
+    expect(revokeForm).toContain('Remove access<span class="visually-hidden"> of Shop</span>')
     const done = await b.submit(formAction(revokeForm), hiddenFields(revokeForm))
-    expect(done.body).toContain('Access revoked.')
+    expect(done.body).toContain('Access removed.')
     expect(await t.db.sql('SELECT 1 FROM consents WHERE user_id = $1', [id])).toEqual([])
   })
 
