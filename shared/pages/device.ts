@@ -34,7 +34,10 @@ export async function describeDevice(userAgent: string | null | undefined): Prom
   const major = result.browser.version?.split('.')[0]
   const browser = result.browser.name ? [result.browser.name, major].filter(Boolean).join(' ') : undefined
   const os = result.os.name
-    ? [result.os.name, result.os.name === 'macOS' ? undefined : result.os.versionName ?? result.os.version?.split('.')[0]]
+    ? [
+        result.os.name,
+        result.os.name === 'macOS' ? undefined : (result.os.versionName ?? result.os.version?.split('.')[0]),
+      ]
         .filter(Boolean)
         .join(' ')
     : undefined
