@@ -9,9 +9,7 @@ import type { RouteEntry } from './define-function.ts'
 const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
   z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' })
 
-const PROBLEM = {
-  description: 'An error (RFC 9457).',
-  content: {
+const PROBLEM_CONTENT = {
     'application/problem+json': {
       schema: {
         type: 'object',
@@ -32,7 +30,28 @@ const PROBLEM = {
         },
       },
     },
-  },
+}
+
+const PROBLEM = { description: 'An error (RFC 9457).', content: PROBLEM_CONTENT }
+const problem = (description: string) => ({ description, content: PROBLEM_CONTENT })
+
+/**
+ * The errors every route of its kind can answer, so a client generated from the document
+ * knows them: bad input, a missing or weak token, an id that names nothing here.
+ */
+function standardProblems(fn: RouteEntry['fn']): Record<string, unknown> {
+  return {
+    ...(fn.body || fn.query || fn.params
+      ? { 400: problem('The request is malformed or a value is invalid (`errors` points at each).') }
+      : {}),
+    ...(fn.docs?.scope
+      ? {
+          401: problem('No access token, or one that is invalid or expired.'),
+          403: problem(`The access token lacks the scope \`${fn.docs.scope}\`.`),
+        }
+      : {}),
+    ...(fn.params ? { 404: problem('Nothing with that id in this organization.') } : {}),
+  }
 }
 
 function parametersOf(schema: z.ZodType | undefined, where: 'path' | 'query') {
@@ -53,7 +72,7 @@ export function openApiDocument(routes: readonly RouteEntry[], issuer: string): 
     const { fn } = route
     const path = route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')
     for (const method of route.methods) {
-      const responses: Record<string, unknown> = { default: PROBLEM }
+      const responses: Record<string, unknown> = { ...standardProblems(fn), default: PROBLEM }
       for (const [status, r] of Object.entries(fn.docs?.responses ?? {})) {
         responses[status] = r.schema
           ? {

@@ -124,12 +124,24 @@ export function userView(u: User) {
   }
 }
 
-export const UserResource = z.looseObject({
+/**
+ * A user as the API answers it (userView): the OpenID Connect standard claims, of which the
+ * profile claims appear only when set, and the account's state. Never a password hash.
+ */
+export const UserResource = z.object({
   id: z.uuid(),
   email: z.string(),
   email_verified: z.boolean(),
+  name: z.string().nullable(),
+  given_name: z.string().nullable(),
+  family_name: z.string().nullable(),
+  ...Object.fromEntries(PROFILE_KEYS.map((k) => [k, fields[k].unwrap().optional()])),
+  locale: z.string().nullable(),
+  phone_number: z.string().nullable(),
+  phone_number_verified: z.boolean(),
   is_active: z.boolean(),
   has_password: z.boolean(),
+  password_changed_at: z.iso.datetime().nullable(),
   created_at: z.iso.datetime(),
   updated_at: z.iso.datetime(),
 })

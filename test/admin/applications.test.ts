@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest'
+import { ADMIN_SCOPES } from '../../shared/admin-scopes.ts'
 import { jsonOf } from '../support/http.ts'
 import { basic, createTenant, type Tenant } from '../support/oauth.ts'
 import { createTestRuntime, type TestRuntime } from '../support/runtime.ts'
@@ -372,5 +373,12 @@ describe('GET /api/v1/openapi.json', () => {
     expect(doc.components.securitySchemes.oauth2.flows.clientCredentials.tokenUrl).toBe(
       'http://localhost:8080/oauth/token',
     )
+  })
+  it('lists only scopes that an endpoint asks for: the bootstrap client holds no scope for nothing', async () => {
+    const doc = await jsonOf(await t.app.request('/api/v1/openapi.json'))
+    const asked = new Set<string>()
+    for (const ops of Object.values(doc.paths) as Record<string, { security?: { oauth2: string[] }[] }>[])
+      for (const op of Object.values(ops)) for (const s of op.security?.[0]?.oauth2 ?? []) asked.add(s)
+    expect([...ADMIN_SCOPES].sort()).toEqual([...asked].sort())
   })
 })

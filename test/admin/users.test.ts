@@ -1,4 +1,5 @@
 import { verify } from '@node-rs/argon2'
+import { Ajv2020 } from 'ajv/dist/2020.js'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { jsonOf } from '../support/http.ts'
 import { createTenant, type Tenant } from '../support/oauth.ts'
@@ -103,5 +104,46 @@ describe('the users API', () => {
   it('requires the users scopes', async () => {
     const token = await tenant.adminToken('applications:read')
     expect((await tenant.admin('GET', '/api/v1/users', undefined, token)).status).toBe(403)
+  })
+})
+
+describe('the users API in the OpenAPI document', () => {
+  it('documents every field a user answer has, and the 404 of an unknown id', async () => {
+    const doc = await jsonOf(await t.app.request('/api/v1/openapi.json'))
+    const get = doc.paths['/api/v1/users/{id}'].get
+    expect(Object.keys(get.responses).sort()).toEqual(['200', '400', '401', '403', '404', 'default'])
+    expect(get.responses['404'].content['application/problem+json']).toBeDefined()
+    const schema = get.responses['200'].content['application/json'].schema
+    expect(schema.additionalProperties).toBe(false)
+
+    // A user with every claim set, as the API answers it, is valid against the document.
+    const created = await jsonOf(
+      await tenant.admin('POST', '/api/v1/users', {
+        email: 'full@acme.test',
+        password: 'a long enough password',
+        name: 'Full Claims',
+        given_name: 'Full',
+        family_name: 'Claims',
+        middle_name: 'M',
+        nickname: 'fc',
+        preferred_username: 'full',
+        profile: 'https://example.test/full',
+        picture: 'https://example.test/full.png',
+        website: 'https://example.test',
+        gender: 'other',
+        birthdate: '1990-01-02',
+        zoneinfo: 'Europe/Paris',
+        locale: 'fr-FR',
+        phone_number: '+33 1 23 45 67 89',
+        address: { locality: 'Paris', country: 'FR' },
+      }),
+    )
+    const answer = await jsonOf(await tenant.admin('GET', `/api/v1/users/${created.id}`))
+    const validate = new Ajv2020({
+      strict: false,
+      formats: { uuid: true, 'date-time': true, uri: true, email: true },
+    })
+    expect(validate.validate(schema, answer), JSON.stringify(validate.errors)).toBe(true)
+    expect(Object.keys(answer).sort()).toEqual(Object.keys(schema.properties).sort())
   })
 })

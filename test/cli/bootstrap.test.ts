@@ -43,7 +43,7 @@ describe('zenoauth bootstrap', () => {
         client_id: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
         client_secret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
         scope:
-          'applications:read applications:write users:read users:write keys:write audit:read organization:read organization:write',
+          'applications:read applications:write users:read users:write keys:write organization:read organization:write',
       },
     })
     const [user] = await db.sql<{ password_hash: string; organization_id: string }>(
