@@ -78,16 +78,29 @@ export function queuedPasswordHashes(): number {
   return gate.queued
 }
 
+const computed = { hash: 0, verify: 0 }
+
+/** Argon2id computations begun by this process, by kind (exported as a metric). */
+export function passwordHashCounts(): Readonly<typeof computed> {
+  return { ...computed }
+}
+
 export async function hashPassword(password: string): Promise<string> {
   const { hash } = await loadArgon2()
-  return gate.run(() => hash(password, PASSWORD_HASH_PARAMETERS))
+  return gate.run(() => {
+    computed.hash++
+    return hash(password, PASSWORD_HASH_PARAMETERS)
+  })
 }
 
 /** Verifies a password; a malformed stored hash verifies nothing. */
 export async function verifyPassword(stored: string, password: string): Promise<boolean> {
   const { verify } = await loadArgon2()
   try {
-    return await gate.run(() => verify(stored, password))
+    return await gate.run(() => {
+      computed.verify++
+      return verify(stored, password)
+    })
   } catch {
     return false
   }

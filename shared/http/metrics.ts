@@ -2,8 +2,8 @@
  * Prometheus metrics (prom-client), one registry per runtime: requests by route, plane,
  * method and status; a latency histogram; the pool's connections; process metrics.
  */
-import { collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client'
-import { queuedPasswordHashes } from '../crypto/password.ts'
+import { Counter, collectDefaultMetrics, Gauge, type Metric, Registry } from 'prom-client'
+import { passwordHashCounts, queuedPasswordHashes } from '../crypto/password.ts'
 import type { BatchStats, PoolStats } from '../db/database.ts'
 
 /** Upper bounds (seconds) of the request latency histogram's buckets. */
@@ -189,6 +189,18 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(queuedPasswordHashes())
+      },
+    })
+    new Counter({
+      name: 'zenoauth_password_hashes_total',
+      help: 'Argon2id computations begun: hash (a new password) or verify (a sign-in, known account or not).',
+      labelNames: ['operation'],
+      registers: [this.registry],
+      collect() {
+        const counts = passwordHashCounts()
+        this.reset()
+        this.inc({ operation: 'hash' }, counts.hash)
+        this.inc({ operation: 'verify' }, counts.verify)
       },
     })
   }

@@ -10,26 +10,26 @@ const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
   z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' })
 
 const PROBLEM_CONTENT = {
-    'application/problem+json': {
-      schema: {
-        type: 'object',
-        required: ['type', 'title', 'status', 'code'],
-        properties: {
-          type: { type: 'string' },
-          title: { type: 'string' },
-          status: { type: 'integer' },
-          detail: { type: 'string' },
-          code: { type: 'string', description: 'Stable machine-readable code.' },
-          errors: {
-            type: 'array',
-            items: {
-              type: 'object',
-              properties: { pointer: { type: 'string' }, detail: { type: 'string' } },
-            },
+  'application/problem+json': {
+    schema: {
+      type: 'object',
+      required: ['type', 'title', 'status', 'code'],
+      properties: {
+        type: { type: 'string' },
+        title: { type: 'string' },
+        status: { type: 'integer' },
+        detail: { type: 'string' },
+        code: { type: 'string', description: 'Stable machine-readable code.' },
+        errors: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { pointer: { type: 'string' }, detail: { type: 'string' } },
           },
         },
       },
     },
+  },
 }
 
 const PROBLEM = { description: 'An error (RFC 9457).', content: PROBLEM_CONTENT }

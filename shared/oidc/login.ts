@@ -27,7 +27,7 @@ export type LoginOutcome =
 
 let dummyHash: Promise<string> | undefined
 /** A hash of a password nobody knows, made with the current parameters, to verify against. */
-const dummy = () => {
+export const dummyPasswordHash = () => {
   dummyHash ??= hashPassword(randomToken())
   return dummyHash
 }
@@ -90,7 +90,7 @@ export async function checkCredentials(ctx: Ctx, email: string, password: string
   if (gate.reason) return { ok: false, reason: gate.reason, retryAfter: gate.retryAfter }
 
   const user = gate.user
-  const matches = await verifyPassword(user?.passwordHash ?? (await dummy()), password)
+  const matches = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), password)
   const ok = matches && user !== undefined && user.passwordHash !== null && user.isActive
   // DESIGN.md §5: a hash made with older parameters is replaced while the password is at hand
   // (hashed before the transaction, which must not hold a connection through Argon2id).
