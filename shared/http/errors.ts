@@ -70,8 +70,14 @@ const OAUTH_STATUS: Partial<Record<OAuthErrorCode, number>> = {
  * set (a client's non-ASCII parameter name, a control character) becomes `?`.
  */
 export function oauthDescription(text: string): string {
-  return text.replace(/"/g, "'").replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '?')
+  // Bounded: a description may quote what the request sent, and it travels in a Location
+  // header or a WWW-Authenticate challenge, where a large one breaks clients and proxies.
+  const bounded = text.length > MAX_DESCRIPTION ? `${text.slice(0, MAX_DESCRIPTION - 3)}...` : text
+  return bounded.replace(/"/g, "'").replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '?')
 }
+
+/** The longest error_description sent, in characters. */
+export const MAX_DESCRIPTION = 300
 
 /** Quotes a value for an auth-param (RFC 9110 §11.2: quoted-string escapes `"` and `\`). */
 export function quoteAuthParam(value: string): string {
@@ -163,6 +169,19 @@ export const malformedBody = (detail: string) => new HttpError(400, 'malformed_b
 // The rest of the body is not read, so the connection cannot carry another request.
 export const payloadTooLarge = (limit: number) =>
   new HttpError(413, 'payload_too_large', `The request body exceeds ${limit} bytes.`, { connection: 'close' })
+/**
+ * The client went away before its request was read: nobody receives this answer; the status
+ * (nginx's 499) is what the access log and the request metrics count, not a server error.
+ */
+export const clientClosedRequest = () =>
+  new HttpError(
+    499,
+    'client_closed_request',
+    'The client closed the connection before its request was read.',
+    {
+      connection: 'close',
+    },
+  )
 export const unsupportedMediaType = (expected: readonly string[]) =>
   new HttpError(415, 'unsupported_media_type', `The request body must be ${expected.join(' or ')}.`)
 export const methodNotAllowed = (allow: readonly string[]) =>
@@ -177,6 +196,7 @@ export const serviceUnavailable = (detail = 'The service is temporarily unavaila
   new HttpError(503, 'unavailable', detail, { 'retry-after': '1' })
 
 const TITLES: Record<number, string> = {
+  499: 'Client Closed Request',
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',

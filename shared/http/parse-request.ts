@@ -4,6 +4,7 @@
  */
 import type * as z from 'zod'
 import {
+  clientClosedRequest,
   HttpError,
   malformedBody,
   OAuthError,
@@ -26,7 +27,8 @@ const MEDIA_TYPES: Record<BodyType, readonly string[]> = {
  * announced a Content-Length. Behind @hono/node-server it reads Node's IncomingMessage
  * directly: touching `Request.body` there builds an undici Request and a web stream per
  * request, which cost the token endpoint most of its throughput.
- * @throws HttpError 413 past the limit.
+ * @throws HttpError 413 past the limit; 499 when the client closes the connection before
+ *   the body has arrived.
  */
 export async function readBody(
   request: Request | undefined,
@@ -40,10 +42,14 @@ export async function readBody(
   if (!request?.body) return ''
   const chunks: Uint8Array[] = []
   let size = 0
-  for await (const chunk of request.body as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength
-    if (size > limit) throw payloadTooLarge(limit)
-    chunks.push(chunk)
+  try {
+    for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+      size += chunk.byteLength
+      if (size > limit) throw payloadTooLarge(limit)
+      chunks.push(chunk)
+    }
+  } catch (err) {
+    throw err instanceof HttpError ? err : clientClosedRequest()
   }
   return Buffer.concat(chunks).toString('utf8')
 }
@@ -68,18 +74,22 @@ function readStream(stream: NodeJS.ReadableStream, limit: number): Promise<strin
       cleanup()
       resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'))
     }
-    const onError = (err: Error) => {
+    // A request stream fails only when its connection does ('aborted', ECONNRESET): the
+    // client's doing. A close before the end, without an error, is the same.
+    const onGone = () => {
       cleanup()
-      reject(err)
+      reject(clientClosedRequest())
     }
     const cleanup = () => {
       stream.off('data', onData)
       stream.off('end', onEnd)
-      stream.off('error', onError)
+      stream.off('error', onGone)
+      stream.off('close', onGone)
     }
     stream.on('data', onData)
     stream.on('end', onEnd)
-    stream.on('error', onError)
+    stream.on('error', onGone)
+    stream.on('close', onGone)
   })
 }
 

@@ -2,17 +2,77 @@
  * The listening server and its orderly shutdown (DESIGN.md §3): on SIGTERM stop accepting,
  * finish in-flight requests, then close the runtime (flushing buffered writes and the pool).
  */
-import { createServer } from 'node:http'
+import { createServer, type RequestListener } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { getRequestListener } from '@hono/node-server'
 import type { Runtime } from '../runtime.ts'
 import { type App, directRoutesOf } from './app.ts'
 import { withDirectRoutes } from './direct.ts'
+import { HttpError } from './errors.ts'
+import { recordRequest, requestIdFrom } from './request-context.ts'
+import { errorParts } from './serialize-error.ts'
 
 export interface RunningServer {
   readonly port: number
   /** Drains and closes everything; resolves to whether in-flight requests had to be cut. */
   shutdown(): Promise<{ forced: boolean }>
+}
+
+/**
+ * Host names are case-insensitive (RFC 9110 §4.2.3): every request's Host is lower-cased here,
+ * once, before anything reads it. A Host that is not a host name (and optional port) is
+ * answered here, 400 in problem+json with a request id, as every other error is: the
+ * adapter behind would refuse it with an empty text/plain 400.
+ */
+function withCanonicalHost(runtime: Runtime, next: RequestListener): RequestListener {
+  // The host last found valid: nearly every request of a process names the same one.
+  let valid = ''
+  return (incoming, outgoing) => {
+    const host = incoming.headers.host
+    if (host !== undefined && host !== valid) {
+      const lower = host.toLowerCase()
+      if (lower !== host) incoming.headers.host = lower
+      if (isHostHeader(lower)) valid = lower
+      else {
+        const started = performance.now()
+        const requestId = requestIdFrom(incoming.headers['x-request-id'] as string | undefined)
+        const error = errorParts(
+          new HttpError(400, 'invalid_host', 'The Host header is malformed.'),
+          'problem',
+        )
+        outgoing.writeHead(error.status, {
+          ...error.headers,
+          'x-request-id': requestId,
+          'content-length': Buffer.byteLength(error.body ?? ''),
+        })
+        outgoing.end(error.body)
+        const method = incoming.method ?? 'GET'
+        const path = (incoming.url ?? '/').split('?')[0] ?? '/'
+        recordRequest(runtime, {
+          started,
+          requestId,
+          method,
+          path,
+          route: 'unmatched',
+          plane: 'none',
+          status: 400,
+        })
+        return
+      }
+    }
+    next(incoming, outgoing)
+  }
+}
+
+/** A host name or address, with an optional port: what a URL's authority holds, no more. */
+function isHostHeader(host: string): boolean {
+  if (host === '' || host.length > 300) return false
+  try {
+    const url = new URL(`http://${host}/`)
+    return url.host === host || url.host === host.replace(/:80$/, '')
+  } catch {
+    return false
+  }
 }
 
 export function startServer(runtime: Runtime, app: App): Promise<RunningServer> {
@@ -22,7 +82,9 @@ export function startServer(runtime: Runtime, app: App): Promise<RunningServer> 
     // discards an unread one; node-server's own draining put listeners and a timer on every POST.
     const hono = getRequestListener(app.fetch, { hostname: config.host, autoCleanupIncoming: false })
     // Public documents and answer functions are answered before Hono (direct.ts).
-    const server = createServer(withDirectRoutes(runtime, directRoutesOf(app), hono))
+    const server = createServer(
+      withCanonicalHost(runtime, withDirectRoutes(runtime, directRoutesOf(app), hono)),
+    )
     server.listen(config.port, config.host, () => {
       const info = server.address() as AddressInfo
       log.info(
