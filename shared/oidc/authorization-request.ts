@@ -80,9 +80,13 @@ export function checkClientAndRedirect(
   return { client, redirectUri }
 }
 
+/** The longest state echoed to a redirect URI. */
+export const MAX_STATE = 2048
+
 /**
  * Validates the rest of a request whose client and redirect URI passed.
- * @throws AuthorizationRedirectError for anything else wrong with it.
+ * @throws AuthorizationPageError for a state too long to echo; AuthorizationRedirectError for
+ *   anything else wrong with it.
  */
 export function validateAuthorizationRequest(
   params: Parameters,
@@ -91,6 +95,10 @@ export function validateAuthorizationRequest(
   options: { issuer: string; pushed: boolean },
 ): AuthorizationRequest {
   const state = one(params, 'state')
+  // The state goes back in the redirect: one too long to send safely (a Location header
+  // proxies and browsers refuse) is answered on the error page, not at the redirect URI.
+  if (state !== undefined && state.length > MAX_STATE)
+    throw new AuthorizationPageError(`The request's state is too long (more than ${MAX_STATE} characters).`)
   const modeParam = one(params, 'response_mode')
   const responseMode: ResponseMode = modeParam === 'form_post' ? 'form_post' : 'query'
   const fail = (code: OAuthErrorCode, description: string): never => {
@@ -156,7 +164,6 @@ export function validateAuthorizationRequest(
 
   const nonce = one(params, 'nonce')
   if (nonce !== undefined && nonce.length > 512) fail('invalid_request', 'nonce is too long')
-  if (state !== undefined && state.length > 2048) fail('invalid_request', 'state is too long')
 
   return {
     clientId: client.clientId,
