@@ -16,6 +16,9 @@ export async function runMigrations(config: Config): Promise<MigrationReport> {
     connectionTimeoutMillis: config.database.connectTimeoutMs,
     application_name: 'zenoauth-migrate',
   })
+  // A connection lost mid-migration fails the statement under way (the migration's
+  // transaction rolls back); the client's own 'error' event must not end the process first.
+  client.on('error', () => {})
   try {
     await client.connect()
   } catch (err) {

@@ -82,7 +82,11 @@ export function openDatabase(config: Config, log: Logger): Database {
     connectTimeoutMs: config.database.connectTimeoutMs,
     runtimeRole: config.database.runtimeRole,
     applicationName: applicationName(config),
-    onError: (err) => log.warn({ err }, 'idle database connection failed'),
+    onError: (err) =>
+      log.warn(
+        { err: { message: err.message, code: (err as { code?: string }).code } },
+        'database connection failed',
+      ),
   })
 }
 
@@ -95,6 +99,7 @@ const UNAVAILABLE = /^(08|53|57)/
 export class Database {
   readonly pool: pg.Pool
   private readonly runtimeRole: string
+  private readonly poolMax: number
   private readonly statementTimeoutMs: number
   private readonly batch: BatchOptions
   private warming: Promise<void> | undefined
@@ -107,6 +112,7 @@ export class Database {
     if (!/^[a-z_][a-z0-9_]*$/.test(options.runtimeRole))
       throw new TypeError('runtimeRole must be a plain role name')
     this.runtimeRole = options.runtimeRole
+    this.poolMax = options.poolMax
     this.statementTimeoutMs = options.statementTimeoutMs
     this.batch = { ...BATCH, inFlight: options.batchesInFlight ?? BATCH.inFlight }
     this.pool = new pg.Pool({
@@ -116,8 +122,20 @@ export class Database {
       idleTimeoutMillis: 30_000,
       application_name: options.applicationName,
     })
-    // An idle client that loses its server emits here; without a listener the process dies.
-    this.pool.on('error', (err) => options.onError?.(err))
+    // An idle client that loses its server makes the pool emit 'error': without a listener
+    // the process dies. The client's own listener below has logged it already.
+    this.pool.on('error', () => {})
+    // A checked-out client emits on itself: pg emits 'error' on the client when its socket fails, even
+    // while a query is active (which also rejects), and pg-pool takes its own listener off a
+    // client for as long as it is checked out. One listener of ours for each client's life:
+    // the query's rejection is what the caller handles, the pool drops the client on release
+    // (it is no longer queryable), and the process lives on.
+    this.pool.on('connect', (client) => {
+      client.on('error', (err) => {
+        lost.add(client)
+        options.onError?.(err)
+      })
+    })
   }
 
   /**
@@ -337,11 +355,21 @@ export class Database {
     }
   }
 
-  /** A pool connection on which the scope statement is prepared. */
+  /**
+   * A pool connection on which the scope statement is prepared. One the pool still holds but
+   * whose server went away while it sat idle (a restart, pg_terminate_backend) is dropped and
+   * another taken: nothing was sent on it, so nothing is retried that could have run.
+   */
   private async checkOut(): Promise<pg.PoolClient> {
-    const client = await this.pool.connect().catch((err: unknown) => {
-      throw unavailable(err)
-    })
+    let client = await this.connectPooled()
+    for (let tries = 0; lost.has(client) && tries < this.poolMax; tries++) {
+      client.release(true)
+      client = await this.connectPooled()
+    }
+    if (lost.has(client)) {
+      client.release(true)
+      throw unavailable(new Error('every pooled connection was lost'))
+    }
     if (scoped.has(client)) return client
     try {
       // Prepared by name once per connection; every transaction then only binds them. Outside
@@ -355,6 +383,12 @@ export class Database {
       client.release(true)
       throw isUnavailable(err) ? unavailable(err) : err
     }
+  }
+
+  private connectPooled(): Promise<pg.PoolClient> {
+    return this.pool.connect().catch((err: unknown) => {
+      throw unavailable(err)
+    })
   }
 
   private scopeValues(organizationId: string | undefined, options: TransactionOptions): unknown[] {
@@ -425,6 +459,8 @@ const BEGIN = 'zenoauth_begin'
 
 /** Pool connections whose SCOPE and BEGIN statements are prepared. */
 const scoped = new WeakSet<pg.PoolClient>()
+// Connections whose socket failed (their 'error' event): never used again.
+const lost = new WeakSet<pg.ClientBase>()
 
 /** The protocol messages of pg's Connection that a scoped Statement writes itself. */
 interface Connection {
@@ -562,7 +598,8 @@ function isUnavailable(err: unknown): boolean {
     return true
   }
   return (
-    err instanceof Error && /Connection terminated|timeout exceeded when trying to connect/i.test(err.message)
+    err instanceof Error &&
+    /Connection terminated|timeout exceeded when trying to connect|not queryable/i.test(err.message)
   )
 }
 

@@ -47,6 +47,8 @@ export interface EmbeddedOptions {
   readonly dataDir: string
   /** Settings that trade durability for speed, for throwaway test clusters. */
   readonly ephemeral?: boolean
+  /** The port to listen on (a free one when unset): a restart on the port clients know. */
+  readonly port?: number
   readonly onLog?: (line: string) => void
 }
 
@@ -139,7 +141,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   const running = runningCluster(options.dataDir)
   if (running) throw new ClusterInUseError(path.resolve(options.dataDir), running)
 
-  const port = await freePort()
+  const port = options.port ?? (await freePort())
   const flags = [
     '-c',
     'listen_addresses=127.0.0.1',
@@ -284,7 +286,7 @@ async function spawnPostmaster(
  * runtime, if missing. Roles are cluster-wide, so this runs once per cluster.
  */
 export async function ensureRuntimeRoles(superuserUrl: string, appPassword: string): Promise<void> {
-  const client = new pg.Client({ connectionString: superuserUrl })
+  const client = adminClient(superuserUrl)
   await client.connect()
   try {
     await client.query(`DO $$ BEGIN
@@ -304,9 +306,16 @@ export async function ensureRuntimeRoles(superuserUrl: string, appPassword: stri
   }
 }
 
+/** A superuser connection whose loss fails its statement, not the process. */
+function adminClient(superuserUrl: string): pg.Client {
+  const client = new pg.Client({ connectionString: superuserUrl })
+  client.on('error', () => {})
+  return client
+}
+
 /** Creates a database owned by the superuser if it does not exist. */
 export async function ensureDatabase(superuserUrl: string, name: string, template?: string): Promise<void> {
-  const client = new pg.Client({ connectionString: superuserUrl })
+  const client = adminClient(superuserUrl)
   await client.connect()
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])

@@ -40,7 +40,10 @@ const internalError = () => new HttpError(500, 'internal_error', 'An unexpected 
  */
 export function toHttpError(err: unknown, log: () => Logger): HttpError {
   if (err instanceof HttpError) {
-    if (!err.expose) log().error({ err }, 'request failed')
+    // A 503 is a state the service is in (the database down), logged without its stack by
+    // the thousand during an outage; any other server error is a defect.
+    if (err.status === 503) log().warn({ code: err.code, cause: causeOf(err) }, 'request failed: unavailable')
+    else if (!err.expose) log().error({ err }, 'request failed')
     return err
   }
   const sqlState = sqlStateClass(err)
@@ -60,6 +63,11 @@ export function toHttpError(err: unknown, log: () => Logger): HttpError {
   }
   log().error({ err }, 'unexpected error')
   return internalError()
+}
+
+function causeOf(err: HttpError): string | undefined {
+  const cause = (err as { cause?: unknown }).cause
+  return cause instanceof Error ? cause.message : undefined
 }
 
 export interface ErrorParts {

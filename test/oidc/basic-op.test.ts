@@ -368,16 +368,19 @@ describe('authorization request checks (RFC 9700)', () => {
   it.each([
     ['scope', { scope: `openid ${'x'.repeat(100_000)}` }, 'invalid_scope'],
     ['prompt', { prompt: 'y'.repeat(100_000) }, 'invalid_request'],
-  ])('bounds what it echoes: a 100 KB %s gets a short error redirect (RFC 6749 §4.1.2.1)', async (_what, params, error) => {
-    const res = await browser().get(authorizeUrl(params).url)
-    expect(res.status).toBe(303)
-    const location = res.headers.get('location')!
-    expect(location.length).toBeLessThan(1024)
-    const answer = new URL(location)
-    expect(answer.searchParams.get('error')).toBe(error)
-    expect(answer.searchParams.get('state')).toBe('st-1')
-    expect(answer.searchParams.get('error_description')).toMatch(/\.\.\.$/)
-  })
+  ])(
+    'bounds what it echoes: a 100 KB %s gets a short error redirect (RFC 6749 §4.1.2.1)',
+    async (_what, params, error) => {
+      const res = await browser().get(authorizeUrl(params).url)
+      expect(res.status).toBe(303)
+      const location = res.headers.get('location')!
+      expect(location.length).toBeLessThan(1024)
+      const answer = new URL(location)
+      expect(answer.searchParams.get('error')).toBe(error)
+      expect(answer.searchParams.get('state')).toBe('st-1')
+      expect(answer.searchParams.get('error_description')).toMatch(/\.\.\.$/)
+    },
+  )
 
   it('answers a state too long to echo (100 KB) on the error page, not at the redirect URI', async () => {
     const res = await browser().get(authorizeUrl({ state: 's'.repeat(100_000) }).url)
