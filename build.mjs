@@ -8,7 +8,8 @@
  *
  *   node build.mjs            generate and bundle
  *   node build.mjs --check    verify only: fails on a stale generated file, two modules with
- *                             one method+path, a plane/folder mismatch, a path outside its
+ *                             one method+path, a plane/folder mismatch, an /api/ route without
+ *                             a scope, a path outside its
  *                             plane's prefixes, or a function importing a function
  *   node build.mjs --generate only regenerate the two generated files
  *   node build.mjs --dev      bundle on every change and (re)start the server (npm run dev)
@@ -112,7 +113,9 @@ function readFunction(root, file) {
       `${rel}: \`method\` must be one of ${[...METHODS].join(', ')} or an array of them, as literals`,
     )
   }
-  return { file: rel, abs: file, plane, path: urlPath, methods, imports }
+  const scope = prop('scope') ? stringLiteral(prop('scope')) : undefined
+  if (prop('scope') && !scope) throw new BuildError(`${rel}: \`scope\` must be a string literal`)
+  return { file: rel, abs: file, plane, path: urlPath, methods, imports, scope }
 }
 
 /** Every function module, checked against the rules of DESIGN.md §2. */
@@ -148,6 +151,12 @@ export function readFunctions(root) {
         errors.push(
           `${fn.file}: path ${fn.path} is outside the prefixes of plane '${fn.plane}'` +
             (owner ? ` (it belongs to '${owner}')` : ` (no plane owns it)`),
+        )
+      }
+      // The admin and PIM APIs authenticate every caller before reading the request.
+      if (fn.path.startsWith('/api/') && !fn.scope) {
+        errors.push(
+          `${fn.file}: ${fn.path} is an admin API route and declares no \`scope\` (its callers must be authenticated)`,
         )
       }
       for (const spec of fn.imports) {

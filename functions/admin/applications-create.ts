@@ -1,5 +1,4 @@
 /** Create an application (OAuth client); its secret is shown once. */
-import { authorizeAdmin } from '../../shared/admin/authorize.ts'
 import {
   ApplicationWithSecret,
   applicationView,
@@ -12,16 +11,16 @@ export default defineFunction({
   plane: 'admin',
   method: 'POST',
   path: '/api/v1/applications',
+  scope: 'applications:write',
   body: CreateApplication,
   docs: {
     summary: 'Create an application',
-    scope: 'applications:write',
     responses: {
       201: { description: 'Created; client_secret appears only here.', schema: ApplicationWithSecret },
     },
   },
   handler: async (c, ctx) => {
-    const actor = await authorizeAdmin(ctx.header('authorization'), ctx, 'applications:write')
+    const { actor } = ctx
     const { application, clientSecret } = await createApplication(ctx, actor, ctx.body)
     c.header('location', `/api/v1/applications/${application.id}`)
     c.header('cache-control', 'no-store')

@@ -1,5 +1,4 @@
 /** Read one application. */
-import { authorizeAdmin } from '../../shared/admin/authorize.ts'
 import { ApplicationParams, ApplicationResource, applicationView } from '../../shared/applications/schema.ts'
 import { applicationNotFound } from '../../shared/applications/service.ts'
 import { findApplicationById } from '../../shared/db/applications.ts'
@@ -9,17 +8,16 @@ export default defineFunction({
   plane: 'admin',
   method: 'GET',
   path: '/api/v1/applications/:id',
+  scope: 'applications:read',
   params: ApplicationParams,
   docs: {
     summary: 'Read an application',
-    scope: 'applications:read',
     responses: {
       200: { description: 'The application.', schema: ApplicationResource },
       404: { description: 'No such application.' },
     },
   },
   handler: async (c, ctx) => {
-    await authorizeAdmin(ctx.header('authorization'), ctx, 'applications:read')
     const application = await ctx.db.transaction((q) => findApplicationById(q, ctx.params.id))
     if (!application) throw applicationNotFound()
     return c.json(applicationView(application))

@@ -1,6 +1,5 @@
 /** List applications, in creation order, a page at a time. */
 import * as z from 'zod'
-import { authorizeAdmin } from '../../shared/admin/authorize.ts'
 import { ApplicationResource, applicationView } from '../../shared/applications/schema.ts'
 import { listApplications } from '../../shared/db/applications.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
@@ -10,10 +9,10 @@ export default defineFunction({
   plane: 'admin',
   method: 'GET',
   path: '/api/v1/applications',
+  scope: 'applications:read',
   query: PageQuery,
   docs: {
     summary: 'List applications',
-    scope: 'applications:read',
     responses: {
       200: {
         description: 'A page; next_cursor is null on the last one.',
@@ -22,7 +21,6 @@ export default defineFunction({
     },
   },
   handler: async (c, ctx) => {
-    await authorizeAdmin(ctx.header('authorization'), ctx, 'applications:read')
     const { limit, cursor } = ctx.query
     const after = decodeCursor(cursor)
     const rows = await ctx.db.transaction((q) => listApplications(q, { limit, after }))

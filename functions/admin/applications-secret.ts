@@ -4,7 +4,6 @@
  * ends at once, so at most two secrets are ever valid.
  */
 import * as z from 'zod'
-import { authorizeAdmin } from '../../shared/admin/authorize.ts'
 import { ApplicationParams } from '../../shared/applications/schema.ts'
 import { rotateApplicationSecret } from '../../shared/applications/service.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
@@ -23,11 +22,11 @@ export default defineFunction({
   plane: 'admin',
   method: 'POST',
   path: '/api/v1/applications/:id/secret',
+  scope: 'applications:write',
   params: ApplicationParams,
   body: RotateSecret,
   docs: {
     summary: 'Rotate the client secret',
-    scope: 'applications:write',
     responses: {
       200: {
         description:
@@ -43,7 +42,7 @@ export default defineFunction({
     },
   },
   handler: async (c, ctx) => {
-    const actor = await authorizeAdmin(ctx.header('authorization'), ctx, 'applications:write')
+    const { actor } = ctx
     const rotated = await rotateApplicationSecret(ctx, actor, ctx.params.id, ctx.body.grace_period_seconds)
     return c.json(
       {

@@ -1,5 +1,4 @@
 /** Change an application: only the fields given; null clears a nullable one. */
-import { authorizeAdmin } from '../../shared/admin/authorize.ts'
 import {
   ApplicationParams,
   ApplicationWithSecret,
@@ -13,11 +12,11 @@ export default defineFunction({
   plane: 'admin',
   method: 'PATCH',
   path: '/api/v1/applications/:id',
+  scope: 'applications:write',
   params: ApplicationParams,
   body: UpdateApplication,
   docs: {
     summary: 'Update an application',
-    scope: 'applications:write',
     responses: {
       200: {
         description: 'Updated; client_secret appears when a change to a secret-based method created one.',
@@ -27,7 +26,7 @@ export default defineFunction({
     },
   },
   handler: async (c, ctx) => {
-    const actor = await authorizeAdmin(ctx.header('authorization'), ctx, 'applications:write')
+    const { actor } = ctx
     const { application, clientSecret } = await patchApplication(ctx, actor, ctx.params.id, ctx.body)
     c.header('cache-control', 'no-store')
     return c.json({

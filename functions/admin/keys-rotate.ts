@@ -1,6 +1,5 @@
 /** Rotate the organization's signing keys now, as the scheduled rotation would. */
 import * as z from 'zod'
-import { authorizeAdmin } from '../../shared/admin/authorize.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
 import { SIGNING_ALGS } from '../../shared/keys/generate.ts'
 import { rotateSigningKeys } from '../../shared/keys/rotation.ts'
@@ -11,10 +10,10 @@ export default defineFunction({
   plane: 'admin',
   method: 'POST',
   path: '/api/v1/keys/rotate',
+  scope: 'keys:write',
   body: RotateKeys,
   docs: {
     summary: 'Rotate signing keys',
-    scope: 'keys:write',
     responses: {
       200: {
         description: 'Per algorithm, the key that signs now and the one published to sign next.',
@@ -27,7 +26,7 @@ export default defineFunction({
     },
   },
   handler: async (c, ctx) => {
-    const actor = await authorizeAdmin(ctx.header('authorization'), ctx, 'keys:write')
+    const { actor } = ctx
     const { runtime, org } = ctx
     const algs = ctx.body.alg ? [ctx.body.alg] : undefined
     const rotated = await rotateSigningKeys(runtime.db, runtime.config.masterKey, org.id, actor.audit, algs)

@@ -1,6 +1,5 @@
 /** Rename this organization or change its settings; a null setting removes it (back to the default). */
 import * as z from 'zod'
-import { authorizeAdmin } from '../../shared/admin/authorize.ts'
 import {
   OrganizationName,
   OrganizationResource,
@@ -42,6 +41,7 @@ export default defineFunction({
   plane: 'admin',
   method: 'PATCH',
   path: '/api/v1/organization',
+  scope: 'organization:write',
   body: z
     .strictObject({ name: OrganizationName.optional(), settings: Settings.optional() })
     .refine((v) => v.name !== undefined || v.settings !== undefined, {
@@ -49,13 +49,12 @@ export default defineFunction({
     }),
   docs: {
     summary: 'Rename the organization or update its settings',
-    scope: 'organization:write',
     responses: {
       200: { description: 'The organization, with all its settings now.', schema: OrganizationResource },
     },
   },
   handler: async (c, ctx) => {
-    const actor = await authorizeAdmin(ctx.header('authorization'), ctx, 'organization:write')
+    const { actor } = ctx
     const { name, settings } = ctx.body
     const merged = await ctx.db.transaction(async (q) => {
       const previous = name === undefined ? undefined : await renameOrganization(q, ctx.org.id, name)

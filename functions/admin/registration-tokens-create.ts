@@ -1,6 +1,5 @@
 /** Issue an initial access token for dynamic client registration (RFC 7591 §3). */
 import * as z from 'zod'
-import { authorizeAdmin } from '../../shared/admin/authorize.ts'
 import { digestOf, randomToken } from '../../shared/crypto/random.ts'
 import { insertAuditEvent } from '../../shared/db/audit.ts'
 import { insertRegistrationToken } from '../../shared/db/rate-limits.ts'
@@ -10,6 +9,7 @@ export default defineFunction({
   plane: 'admin',
   method: 'POST',
   path: '/api/v1/registration-tokens',
+  scope: 'applications:write',
   body: z.strictObject({
     uses: z.number().int().min(1).max(1000).default(1),
     expires_in: z
@@ -21,7 +21,6 @@ export default defineFunction({
   }),
   docs: {
     summary: 'Issue an initial access token',
-    scope: 'applications:write',
     responses: {
       201: {
         description: 'Shown once.',
@@ -30,7 +29,7 @@ export default defineFunction({
     },
   },
   handler: async (c, ctx) => {
-    const actor = await authorizeAdmin(ctx.header('authorization'), ctx, 'applications:write')
+    const { actor } = ctx
     const token = randomToken()
     const expiresAt = new Date(Date.now() + ctx.body.expires_in * 1000)
     await ctx.db.transaction(async (q) => {

@@ -1,5 +1,4 @@
 /** Delete a user, with their sessions, consents and tokens. */
-import { authorizeAdmin } from '../../shared/admin/authorize.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
 import { UserParams } from '../../shared/users/schema.ts'
 import { removeUser } from '../../shared/users/service.ts'
@@ -8,10 +7,11 @@ export default defineFunction({
   plane: 'admin',
   method: 'DELETE',
   path: '/api/v1/users/:id',
+  scope: 'users:write',
   params: UserParams,
-  docs: { summary: 'Delete a user', scope: 'users:write', responses: { 204: { description: 'Deleted.' } } },
+  docs: { summary: 'Delete a user', responses: { 204: { description: 'Deleted.' } } },
   handler: async (c, ctx) => {
-    const actor = await authorizeAdmin(ctx.header('authorization'), ctx, 'users:write')
+    const { actor } = ctx
     await removeUser(ctx, actor, ctx.params.id)
     return c.body(null, 204)
   },

@@ -1,5 +1,4 @@
 /** Read one user. */
-import { authorizeAdmin } from '../../shared/admin/authorize.ts'
 import { findUserById } from '../../shared/db/users.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
 import { UserParams, UserResource, userView } from '../../shared/users/schema.ts'
@@ -9,14 +8,13 @@ export default defineFunction({
   plane: 'admin',
   method: 'GET',
   path: '/api/v1/users/:id',
+  scope: 'users:read',
   params: UserParams,
   docs: {
     summary: 'Read a user',
-    scope: 'users:read',
     responses: { 200: { description: 'The user.', schema: UserResource } },
   },
   handler: async (c, ctx) => {
-    await authorizeAdmin(ctx.header('authorization'), ctx, 'users:read')
     const user = await ctx.db.transaction((q) => findUserById(q, ctx.params.id))
     if (!user) throw userNotFound()
     return c.json(userView(user))

@@ -1,6 +1,5 @@
 /** List users in creation order, optionally those whose email contains a text. */
 import * as z from 'zod'
-import { authorizeAdmin } from '../../shared/admin/authorize.ts'
 import { listUsers } from '../../shared/db/users.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
 import { decodeCursor, PageQuery, page } from '../../shared/http/pagination.ts'
@@ -10,10 +9,10 @@ export default defineFunction({
   plane: 'admin',
   method: 'GET',
   path: '/api/v1/users',
+  scope: 'users:read',
   query: PageQuery.extend({ email: z.string().min(1).max(320).optional() }),
   docs: {
     summary: 'List users',
-    scope: 'users:read',
     responses: {
       200: {
         description: 'A page.',
@@ -22,7 +21,6 @@ export default defineFunction({
     },
   },
   handler: async (c, ctx) => {
-    await authorizeAdmin(ctx.header('authorization'), ctx, 'users:read')
     const { limit, cursor, email } = ctx.query
     const after = decodeCursor(cursor)
     const rows = await ctx.db.transaction((q) => listUsers(q, { limit, after, email }))

@@ -1,5 +1,4 @@
 /** Set a user's password (an admin reset): their sessions and refresh tokens end. */
-import { authorizeAdmin } from '../../shared/admin/authorize.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
 import { SetPassword, UserParams } from '../../shared/users/schema.ts'
 import { resetPassword } from '../../shared/users/service.ts'
@@ -8,11 +7,12 @@ export default defineFunction({
   plane: 'admin',
   method: 'PUT',
   path: '/api/v1/users/:id/password',
+  scope: 'users:write',
   params: UserParams,
   body: SetPassword,
-  docs: { summary: 'Set a password', scope: 'users:write', responses: { 204: { description: 'Set.' } } },
+  docs: { summary: 'Set a password', responses: { 204: { description: 'Set.' } } },
   handler: async (c, ctx) => {
-    const actor = await authorizeAdmin(ctx.header('authorization'), ctx, 'users:write')
+    const { actor } = ctx
     await resetPassword(ctx, actor, ctx.params.id, ctx.body.password)
     return c.body(null, 204)
   },

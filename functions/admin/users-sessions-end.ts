@@ -1,6 +1,5 @@
 /** End every session of a user. */
 import * as z from 'zod'
-import { authorizeAdmin } from '../../shared/admin/authorize.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
 import { UserParams } from '../../shared/users/schema.ts'
 import { endSessionsOf } from '../../shared/users/service.ts'
@@ -9,14 +8,14 @@ export default defineFunction({
   plane: 'admin',
   method: 'DELETE',
   path: '/api/v1/users/:id/sessions',
+  scope: 'users:write',
   params: UserParams,
   docs: {
     summary: "End a user's sessions",
-    scope: 'users:write',
     responses: { 200: { description: 'How many ended.', schema: z.object({ ended: z.number().int() }) } },
   },
   handler: async (c, ctx) => {
-    const actor = await authorizeAdmin(ctx.header('authorization'), ctx, 'users:write')
+    const { actor } = ctx
     return c.json({ ended: await endSessionsOf(ctx, actor, ctx.params.id) })
   },
 })

@@ -1,5 +1,4 @@
 /** Change a user; disabling one ends their sessions and refresh tokens. */
-import { authorizeAdmin } from '../../shared/admin/authorize.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
 import { UpdateUser, UserParams, UserResource, userView } from '../../shared/users/schema.ts'
 import { patchUser } from '../../shared/users/service.ts'
@@ -8,15 +7,15 @@ export default defineFunction({
   plane: 'admin',
   method: 'PATCH',
   path: '/api/v1/users/:id',
+  scope: 'users:write',
   params: UserParams,
   body: UpdateUser,
   docs: {
     summary: 'Update a user',
-    scope: 'users:write',
     responses: { 200: { description: 'Updated.', schema: UserResource } },
   },
   handler: async (c, ctx) => {
-    const actor = await authorizeAdmin(ctx.header('authorization'), ctx, 'users:write')
+    const { actor } = ctx
     return c.json(userView(await patchUser(ctx, actor, ctx.params.id, ctx.body)))
   },
 })

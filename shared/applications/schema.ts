@@ -43,6 +43,15 @@ export const RedirectUri = z
     }
   })
 
+/** A URL's host name, or undefined for what is not a URL (a refinement must never throw). */
+function hostnameOfUrl(value: string): string | undefined {
+  try {
+    return new URL(value).hostname
+  } catch {
+    return undefined
+  }
+}
+
 const AbsoluteUri = z
   .string()
   .max(2000)
@@ -82,7 +91,7 @@ const fields = {
   allowed_audiences: unique(AbsoluteUri, 20),
   token_endpoint_auth_method: z.enum(AUTH_METHODS),
   jwks: z.strictObject({ keys: z.array(PublicJwk).min(1).max(20) }).nullable(),
-  jwks_uri: AbsoluteUri.refine((v) => v.startsWith('https://') || LOOPBACK.has(new URL(v).hostname), {
+  jwks_uri: AbsoluteUri.refine((v) => v.startsWith('https://') || LOOPBACK.has(hostnameOfUrl(v) ?? ''), {
     message: 'must use https',
   }).nullable(),
   id_token_signed_response_alg: z.enum(ID_TOKEN_ALGS).nullable(),

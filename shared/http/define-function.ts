@@ -5,6 +5,8 @@
  */
 import type { Context } from 'hono'
 import type * as z from 'zod'
+import type { AdminActor } from '../admin/authorize.ts'
+import type { AdminScope } from '../admin-scopes.ts'
 import type { BatchedStatement } from '../db/batch.ts'
 import type { Queryable, TransactionOptions } from '../db/database.ts'
 import type { Logger } from '../log.ts'
@@ -46,6 +48,12 @@ export interface HandlerContext<B, Q, P> {
   readonly runtime: Runtime
   readonly log: Logger
   readonly request: RequestMeta
+  /**
+   * The admin API caller, authenticated by the pipeline before anything of the request was
+   * parsed (the function's `scope`). Reading it in a function without a scope is a bug.
+   * @throws TypeError when the function declares no scope.
+   */
+  readonly actor: AdminActor
   /** A request header by lower-case name (cheaper than c.req.header under Node). */
   header(name: string): string | undefined
 }
@@ -61,6 +69,12 @@ export interface FunctionDefinition<
   readonly plane: Plane
   readonly method: HttpMethod | readonly HttpMethod[]
   readonly path: string
+  /**
+   * The admin scope the caller's bearer token must carry (admin and PIM APIs). The pipeline
+   * authenticates the caller before it reads the path, query or body: an anonymous caller
+   * learns nothing of the validation rules (401), a weak token gets 403 (RFC 6750 §3.1).
+   */
+  readonly scope?: AdminScope
   /** Schema of the request body; a body that fails it is answered 400 in the route's dialect. */
   readonly body?: B
   /** How the body is encoded; OAuth endpoints default to form, the others to JSON. */
@@ -71,7 +85,6 @@ export interface FunctionDefinition<
   /** For the admin API's OpenAPI document: what the endpoint does and answers. */
   readonly docs?: {
     readonly summary: string
-    readonly scope?: string
     readonly responses: Readonly<
       Record<number, { readonly description: string; readonly schema?: z.ZodType }>
     >
@@ -111,7 +124,7 @@ export interface DocumentDefinition {
 export interface AnswerDefinition<B extends z.ZodType | undefined, Q extends z.ZodType | undefined>
   extends Pick<
     FunctionDefinition<B, Q>,
-    'plane' | 'method' | 'path' | 'body' | 'bodyType' | 'query' | 'docs' | 'errors'
+    'plane' | 'method' | 'path' | 'scope' | 'body' | 'bodyType' | 'query' | 'docs' | 'errors'
   > {
   readonly answer: (
     ctx: HandlerContext<Output<B>, Output<Q>, Record<string, never>>,

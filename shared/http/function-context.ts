@@ -3,6 +3,7 @@
  * before Hono (direct.ts). Both build it here, so a function sees the same organization,
  * parameters, query and body, parsed and validated in its dialect, either way.
  */
+import { type AdminActor, authorizeAdmin } from '../admin/authorize.ts'
 import type { Logger } from '../log.ts'
 import type { Runtime } from '../runtime.ts'
 import type { Organization } from '../tenancy.ts'
@@ -68,6 +69,11 @@ export async function functionContext(
 ): Promise<HandlerContext<unknown, unknown, unknown>> {
   const { fn, dialect } = target
   const org = await runtime.organizations.resolve(req.header('host'))
+  // Authenticate first, then validate: nothing of the request is parsed for a caller who may
+  // not call the function.
+  const actor = fn.scope
+    ? await authorizeAdmin(req.header('authorization'), { runtime, org, request: req.meta }, fn.scope)
+    : undefined
   let params: unknown = target.hasParams ? req.params() : {}
   // A path segment no stored value can equal (a NUL, a lone surrogate) names nothing.
   if (target.hasParams && Object.values(params as Record<string, string>).some((v) => unstorable(v))) {
@@ -95,7 +101,7 @@ export async function functionContext(
       dialect,
     )
   }
-  return new Context(body, query, params, org, runtime, req)
+  return new Context(body, query, params, org, runtime, req, actor)
 }
 
 /**
@@ -116,6 +122,7 @@ class Context implements HandlerContext<unknown, unknown, unknown> {
   readonly request: RequestMeta
   readonly header: (name: string) => string | undefined
   readonly #req: FunctionRequest
+  readonly #actor: AdminActor | undefined
   #log: Logger | undefined
 
   constructor(
@@ -125,7 +132,9 @@ class Context implements HandlerContext<unknown, unknown, unknown> {
     org: Organization,
     runtime: Runtime,
     req: FunctionRequest,
+    actor: AdminActor | undefined,
   ) {
+    this.#actor = actor
     this.body = body
     this.query = query
     this.params = params
@@ -139,6 +148,11 @@ class Context implements HandlerContext<unknown, unknown, unknown> {
       query: (text, values) => runtime.db.statement(org.id, text, values),
       batched: (statement, item) => runtime.db.batched(org.id, statement, item),
     }
+  }
+
+  get actor(): AdminActor {
+    if (!this.#actor) throw new TypeError('a function without a scope has no authenticated actor')
+    return this.#actor
   }
 
   get log(): Logger {

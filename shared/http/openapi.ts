@@ -44,10 +44,10 @@ function standardProblems(fn: RouteEntry['fn']): Record<string, unknown> {
     ...(fn.body || fn.query || fn.params
       ? { 400: problem('The request is malformed or a value is invalid (`errors` points at each).') }
       : {}),
-    ...(fn.docs?.scope
+    ...(fn.scope
       ? {
           401: problem('No access token, or one that is invalid or expired.'),
-          403: problem(`The access token lacks the scope \`${fn.docs.scope}\`.`),
+          403: problem(`The access token lacks the scope \`${fn.scope}\`.`),
         }
       : {}),
     ...(fn.params ? { 404: problem('Nothing with that id in this organization.') } : {}),
@@ -86,7 +86,7 @@ export function openApiDocument(routes: readonly RouteEntry[], issuer: string): 
         summary: fn.docs?.summary,
         operationId: `${method.toLowerCase()}${route.path.replace(/[^A-Za-z0-9]+(.)?/g, (_m: string, ch?: string) => (ch ?? '').toUpperCase())}`,
         tags: [route.plane],
-        ...(fn.docs?.scope ? { security: [{ oauth2: [fn.docs.scope] }] } : {}),
+        ...(fn.scope ? { security: [{ oauth2: [fn.scope] }] } : {}),
         parameters: [...parametersOf(fn.params, 'path'), ...parametersOf(fn.query, 'query')],
         ...(fn.body
           ? {

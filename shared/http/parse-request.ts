@@ -232,7 +232,14 @@ export function decodeParameters(
  * @throws HttpError 400 in the route's dialect, its description naming the first bad field.
  */
 export function validate<S extends z.ZodType>(schema: S, input: unknown, dialect: ErrorDialect): z.output<S> {
-  const result = schema.safeParse(input)
+  let result: z.ZodSafeParseResult<z.output<S>>
+  try {
+    result = schema.safeParse(input) as z.ZodSafeParseResult<z.output<S>>
+  } catch (err) {
+    // A refinement that throws is a bug of the schema's, but the value that made it throw
+    // came with the request: the client gets a 400, and the throw is reported as the defect.
+    throw Object.assign(validationError(dialect, 'a value in the request is not valid', []), { defect: err })
+  }
   if (result.success) return result.data
   const issues = result.error.issues
   throw validationError(dialect, describeIssue(issues[0]!, input), issues)

@@ -42,6 +42,8 @@ export function toHttpError(err: unknown, log: () => Logger): HttpError {
   if (err instanceof HttpError) {
     // A 503 is a state the service is in (the database down), logged without its stack by
     // the thousand during an outage; any other server error is a defect.
+    const { defect } = err as { defect?: unknown }
+    if (defect !== undefined) log().error({ err: defect }, 'a schema threw on a request value (answered 400)')
     if (err.status === 503) log().warn({ code: err.code, cause: causeOf(err) }, 'request failed: unavailable')
     else if (!err.expose) log().error({ err }, 'request failed')
     return err

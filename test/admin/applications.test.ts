@@ -382,3 +382,52 @@ describe('GET /api/v1/openapi.json', () => {
     expect([...ADMIN_SCOPES].sort()).toEqual([...asked].sort())
   })
 })
+
+describe('authentication before validation', () => {
+  const anonymous = (method: string, path: string, body: string) =>
+    t.app.request(path, {
+      method,
+      headers: { host: tenant.host, 'content-type': 'application/json' },
+      body,
+    })
+
+  it.each([
+    ['POST', '/api/v1/applications', JSON.stringify({ name: 'x', type: 'service', jwks_uri: 'not a url' })],
+    [
+      'PATCH',
+      '/api/v1/applications/00000000-0000-4000-8000-000000000000',
+      JSON.stringify({ jwks_uri: 'not a url' }),
+    ],
+    ['POST', '/api/v1/users', '{not json'],
+    ['PATCH', '/api/v1/users/not-a-uuid', JSON.stringify({ nothing: true })],
+  ])(
+    'answers an anonymous %s %s with 401 and a challenge, whatever its body (RFC 6750 §3.1)',
+    async (method, path, body) => {
+      const res = await anonymous(method, path, body)
+      expect(res.status).toBe(401)
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm=/)
+      const problem = await jsonOf(res)
+      expect(JSON.stringify(problem)).not.toMatch(/jwks_uri|json|uuid/i)
+    },
+  )
+
+  it('refuses a jwks_uri that is not a URL with a 400 naming it, for a caller with the scope (a refinement never throws)', async () => {
+    const res = await tenant.admin('POST', '/api/v1/applications', {
+      name: 'x',
+      type: 'service',
+      jwks_uri: 'not a url',
+    })
+    expect(res.status).toBe(400)
+    expect((await jsonOf(res)).detail).toBe('`jwks_uri` must be an absolute URI without a fragment')
+    const app = await tenant.createApplication({ name: 'y', type: 'service' })
+    const patched = await tenant.admin('PATCH', `/api/v1/applications/${app.id}`, { jwks_uri: 'not a url' })
+    expect(patched.status).toBe(400)
+  })
+
+  it('answers a token without the scope 403 before reading the body', async () => {
+    const token = await tenant.adminToken('users:read')
+    const res = await tenant.admin('POST', '/api/v1/users', { not: 'valid' }, token)
+    expect(res.status).toBe(403)
+    expect(res.headers.get('www-authenticate')).toContain('error="insufficient_scope"')
+  })
+})

@@ -7,12 +7,18 @@ import { afterEach, describe, expect, it } from 'vitest'
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const BUILD = path.join(ROOT, 'build.mjs')
 
-const fn = (plane: string, method: string, urlPath: string, extra = '') => `${extra}
+const fn = (
+  plane: string,
+  method: string,
+  urlPath: string,
+  extra = '',
+  scope = urlPath.startsWith('/api/'),
+) => `${extra}
 import { defineFunction } from '../../shared/http/define-function.ts'
 export default defineFunction({
   plane: '${plane}',
   method: ${method.startsWith('[') ? method : `'${method}'`},
-  path: '${urlPath}',
+  path: '${urlPath}',${scope ? "\n  scope: 'users:read'," : ''}
   handler: (c) => c.json({}),
 })
 `
@@ -151,6 +157,14 @@ describe('node build.mjs --check', () => {
     )
     expect(r.stderr).toContain(
       "functions/admin/root.ts: path /status is outside the prefixes of plane 'admin' (no plane owns it)",
+    )
+  })
+
+  it('fails on an admin API route that declares no scope: its callers must be authenticated first', () => {
+    const r = check({ ...VALID, 'functions/admin/open.ts': fn('admin', 'GET', '/api/v1/open', '', false) })
+    expect(r.status).toBe(1)
+    expect(r.stderr).toContain(
+      'functions/admin/open.ts: /api/v1/open is an admin API route and declares no `scope` (its callers must be authenticated)',
     )
   })
 
