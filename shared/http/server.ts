@@ -2,8 +2,9 @@
  * The listening server and its orderly shutdown (DESIGN.md §3): on SIGTERM stop accepting,
  * finish in-flight requests, then close the runtime (flushing buffered writes and the pool).
  */
-import { createServer, type RequestListener } from 'node:http'
+import { createServer, type RequestListener, STATUS_CODES } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { getRequestListener } from '@hono/node-server'
 import type { Runtime } from '../runtime.ts'
 import { type App, directRoutesOf } from './app.ts'
@@ -64,6 +65,42 @@ function withCanonicalHost(runtime: Runtime, next: RequestListener): RequestList
   }
 }
 
+/**
+ * A request Node's parser refused (broken framing, headers too large, a timeout): answered
+ * like every other error, problem+json with a request id, instead of Node's bare reply.
+ */
+function answerClientError(runtime: Runtime, err: NodeJS.ErrnoException, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy()
+    return
+  }
+  const status =
+    err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
+  const requestId = requestIdFrom(undefined)
+  const error = errorParts(
+    new HttpError(status, 'malformed_http', 'The request is not well-formed HTTP/1.1.'),
+    'problem',
+  )
+  const head = [
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
+    ...Object.entries({ ...error.headers, 'x-request-id': requestId, connection: 'close' }).map(
+      ([k, v]) => `${k}: ${v}`,
+    ),
+    `content-length: ${Buffer.byteLength(error.body)}`,
+  ]
+  socket.end(`${head.join('\r\n')}\r\n\r\n${error.body}`)
+  const started = performance.now()
+  recordRequest(runtime, {
+    started,
+    requestId,
+    method: '-',
+    path: '-',
+    route: 'unmatched',
+    plane: 'none',
+    status,
+  })
+}
+
 /** A host name or address, with an optional port: what a URL's authority holds, no more. */
 function isHostHeader(host: string): boolean {
   if (host === '' || host.length > 300) return false
@@ -104,6 +141,7 @@ export function startServer(runtime: Runtime, app: App): Promise<RunningServer> 
       resolve({ port: info.port, shutdown })
     })
     server.once('error', reject)
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => answerClientError(runtime, err, socket))
 
     let shuttingDown: Promise<{ forced: boolean }> | undefined
     function shutdown() {

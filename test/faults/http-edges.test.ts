@@ -75,6 +75,28 @@ describe('the Host header', () => {
   )
 })
 
+describe('a request Node cannot parse', () => {
+  it.each([
+    [
+      'a body with no framing after an OPTIONS',
+      'OPTIONS /oauth/token HTTP/1.1\r\nHost: h\r\n\r\n{garbage',
+      400,
+    ],
+    ['a header line without a colon', 'GET /health/liveness HTTP/1.1\r\nHost: h\r\nnonsense\r\n\r\n', 400],
+    [
+      'headers larger than Node admits',
+      `GET /health/liveness HTTP/1.1\r\nHost: h\r\nX-Big: ${'x'.repeat(20_000)}\r\n\r\n`,
+      431,
+    ],
+  ])('gets a problem with a request id for %s, not a bare reply', async (_what, request, status) => {
+    const answer = await raw(request)
+    const last = answer.slice(answer.lastIndexOf('HTTP/1.1 '))
+    expect(statusOf(last)).toBe(status)
+    expect(headerOf(last, 'content-type')).toBe('application/problem+json')
+    expect(headerOf(last, 'x-request-id')).toMatch(/^[0-9a-f-]{36}$/)
+  })
+})
+
 describe('a client that disconnects mid-upload', () => {
   it('is counted as 499, not a server error, and logged below error', async () => {
     const metric = async (status: string) => {
@@ -86,11 +108,16 @@ describe('a client that disconnects mid-upload', () => {
     }
     const before = { aborted: await metric('499'), failed: await metric('500') }
     const { admin_client: c } = tenant.bootstrap
-    const auth = Buffer.from(`${c.client_id}:${c.client_secret}`).toString('base64')
-    for (const path of ['/oauth/token', '/api/v1/users']) {
+    const basic = `Basic ${Buffer.from(`${c.client_id}:${c.client_secret}`).toString('base64')}`
+    // The admin API authenticates before it reads a body: the caller must be one.
+    const bearer = `Bearer ${await tenant.adminToken()}`
+    for (const [path, auth] of [
+      ['/oauth/token', basic],
+      ['/api/v1/users', bearer],
+    ] as const) {
       const type = path === '/oauth/token' ? 'application/x-www-form-urlencoded' : 'application/json'
       await raw(
-        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Basic ${auth}\r\nContent-Type: ${type}\r\nContent-Length: 5000\r\n\r\ngrant_type=cli`,
+        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: ${auth}\r\nContent-Type: ${type}\r\nContent-Length: 5000\r\n\r\ngrant_type=cli`,
         { destroyAfterWrite: true },
       )
     }
