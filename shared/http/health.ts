@@ -1,7 +1,9 @@
 /**
  * Health and metrics, served by every process whatever its planes (DESIGN.md §1):
- * liveness says the process runs, readiness that it can reach PostgreSQL, that the schema is
- * this release's, and that it is not draining.
+ * liveness says the process runs (it never asks the database), readiness that it can serve:
+ * PostgreSQL reachable with this release's schema, or, once it has been, its caches still
+ * fresh enough to serve from (docs/operations.md, "Readiness while PostgreSQL is down"); and
+ * that it is not draining.
  */
 import { MIGRATIONS } from '../db/migrations.gen.ts'
 import type { Runtime } from '../runtime.ts'
@@ -21,10 +23,21 @@ export function mountHealth(app: App, runtime: Runtime): void {
   app.get('/health/readiness', async (c) => {
     c.set('route', '/health/readiness')
     if (runtime.draining) return jsonReply({ status: 'draining' }, 503, NO_STORE)
-    const problem = await readiness()
-    return problem === undefined
-      ? jsonReply({ status: 'ok' }, 200, NO_STORE)
-      : jsonReply({ status: 'unavailable', detail: problem }, 503, NO_STORE)
+    const state = await readiness()
+    if (state.problem === undefined) return jsonReply({ status: 'ok' }, 200, NO_STORE)
+    if (state.servesFromCacheFor > 0) {
+      // Every pod shares the database: an outage is the same for all, so taking them all out
+      // of rotation would turn a partial outage (what the caches can still serve) into a total one.
+      return jsonReply(
+        {
+          status: 'degraded',
+          detail: `${state.problem} Serving from caches for up to ${Math.ceil(state.servesFromCacheFor / 1000)} s more.`,
+        },
+        200,
+        NO_STORE,
+      )
+    }
+    return jsonReply({ status: 'unavailable', detail: state.problem }, 503, NO_STORE)
   })
 
   app.get('/metrics', async (c) => {
@@ -35,18 +48,27 @@ export function mountHealth(app: App, runtime: Runtime): void {
   })
 }
 
+/** What a readiness check found: nothing wrong, or a problem and how long the caches can cover it. */
+interface Readiness {
+  readonly problem: string | undefined
+  /** While the database is unreachable: how much longer the caches hold what they held (ms). */
+  readonly servesFromCacheFor: number
+}
+
 /**
  * A database check shared by concurrent probes; a success is remembered for
  * READINESS_CACHE_MS so probes and load balancers cannot turn into a query storm.
  * A failure is never remembered. Until the schema has once been seen current (every migration
  * this release embeds applied), the check asks for that instead of a bare ping: a process that
- * does not migrate itself is not ready before the migration Job has run. Resolves to
- * undefined when ready, else to what is wrong.
+ * does not migrate itself is not ready before the migration Job has run. Once it has been
+ * ready, an unreachable database leaves it ready, degraded, for CACHE_TTL_MS after its last
+ * answer: as long as the caches (organizations, clients, keys) can serve without it.
  */
-function readinessCheck(runtime: Runtime): () => Promise<string | undefined> {
+function readinessCheck(runtime: Runtime): () => Promise<Readiness> {
   let okUntil = 0
   let schemaCurrent = false
-  let inFlight: Promise<string | undefined> | undefined
+  let lastAnswered = Number.NEGATIVE_INFINITY
+  let inFlight: Promise<Readiness> | undefined
   const names = MIGRATIONS.map((m) => m.name)
   const check = async (): Promise<string | undefined> => {
     if (schemaCurrent) {
@@ -59,18 +81,38 @@ function readinessCheck(runtime: Runtime): () => Promise<string | undefined> {
     schemaCurrent = true
     return undefined
   }
+  const OK: Readiness = { problem: undefined, servesFromCacheFor: 0 }
+  const unreachable = (): Readiness => ({
+    problem: 'The database does not answer.',
+    servesFromCacheFor: schemaCurrent
+      ? Math.max(0, lastAnswered + runtime.config.cacheTtlMs - performance.now())
+      : 0,
+  })
   return () => {
-    if (performance.now() < okUntil) return Promise.resolve(undefined)
+    if (performance.now() < okUntil) return Promise.resolve(OK)
     inFlight ??= check()
       .then(
-        (problem) => {
-          if (problem === undefined) okUntil = performance.now() + runtime.config.readinessCacheMs
-          else runtime.log.warn({ problem }, 'not ready')
-          return problem
+        (problem): Readiness => {
+          lastAnswered = performance.now()
+          if (problem === undefined) {
+            okUntil = lastAnswered + runtime.config.readinessCacheMs
+            return OK
+          }
+          runtime.log.warn({ problem }, 'not ready')
+          return { problem, servesFromCacheFor: 0 }
         },
-        (err: unknown) => {
-          runtime.log.warn({ err }, 'readiness check failed')
-          return 'The database does not answer.'
+        (err: unknown): Readiness => {
+          const state = unreachable()
+          runtime.log.warn(
+            {
+              err: { message: (err as Error).message },
+              servesFromCacheForMs: Math.round(state.servesFromCacheFor),
+            },
+            state.servesFromCacheFor > 0
+              ? 'database unreachable: ready, degraded'
+              : 'not ready: database unreachable',
+          )
+          return state
         },
       )
       .finally(() => {

@@ -51,6 +51,8 @@ beforeAll(async () => {
     DATABASE_CONNECT_TIMEOUT_MS: '500',
     DATABASE_STATEMENT_TIMEOUT_MS: '2000',
     READINESS_CACHE_MS: '0',
+    // The caches, and so readiness while the database is down, last 2 s here.
+    CACHE_TTL_MS: '2000',
   }
   const port = await freePort()
   base = `http://127.0.0.1:${port}`
@@ -163,13 +165,17 @@ async function terminateBackends(): Promise<number> {
   }
 }
 
-/** Readiness is 200 again within `ms`, polled every 50 ms. */
+async function readiness(): Promise<{ status: number; state: string }> {
+  const res = await fetch(`${base}/health/readiness`)
+  return { status: res.status, state: ((await res.json()) as { status: string }).status }
+}
+
+/** Readiness is "ok" again (not merely degraded) within `ms`, polled every 50 ms. */
 async function recovered(ms: number): Promise<number> {
   const started = Date.now()
   for (let i = 0; i < ms / 50; i++) {
-    const res = await fetch(`${base}/health/readiness`).catch(() => undefined)
-    await res?.arrayBuffer()
-    if (res?.status === 200) return Date.now() - started
+    const now = await readiness().catch(() => undefined)
+    if (now?.state === 'ok') return Date.now() - started
     await sleep(50)
   }
   throw new Error(`readiness did not come back within ${ms} ms`)
@@ -198,6 +204,34 @@ describe('PostgreSQL failing under load', () => {
     expect(tally.statuses.get('token 200')).toBeGreaterThan(0)
     expect(tally.statuses.get('admin 200')).toBeGreaterThan(0)
   }, 90_000)
+
+  it('stays ready, degraded, while its caches can serve (CACHE_TTL_MS), then unready; liveness never asks the database', async () => {
+    expect(await readiness()).toEqual({ status: 200, state: 'ok' })
+    await cluster.stop()
+    try {
+      expect(await readiness()).toEqual({ status: 200, state: 'degraded' })
+      // A cached client still gets tokens while the database is down.
+      const token = await fetch(`${base}/oauth/token`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: basic(admin.client_id, admin.client_secret),
+        },
+        body: 'grant_type=client_credentials',
+      })
+      expect([200, 503]).toContain(token.status)
+      let after = await readiness()
+      for (let i = 0; i < 60 && after.state === 'degraded'; i++) {
+        await sleep(100)
+        after = await readiness()
+      }
+      expect(after).toEqual({ status: 503, state: 'unavailable' })
+      expect((await fetch(`${base}/health/liveness`)).status).toBe(200)
+    } finally {
+      cluster = await startEmbeddedPostgres({ dataDir, ephemeral: true, port: pgPort })
+    }
+    await recovered(10_000)
+  }, 60_000)
 
   it('survives PostgreSQL stopping and starting again, 3 times, and recovers each time on its own', async () => {
     let release!: () => void
