@@ -21,7 +21,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { freePort, median } from './harness.mjs'
-import { basic, FORM } from './lib/http.mjs'
+import { basic, FORM, refreshTokenThroughSession } from './lib/http.mjs'
 import { importTs } from './lib/load-ts.mjs'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
@@ -154,31 +154,15 @@ const session = login.headers
 if (!session) throw new Error(`sign-in failed: ${login.status}`)
 
 /** A new refresh-token chain: a code through the session, exchanged. Undefined when it cannot. */
-async function newChain() {
-  const authorize = new URL(`${base}/oauth/authorize`)
-  authorize.search = new URLSearchParams({
-    client_id: web.client_id,
-    redirect_uri: REDIRECT,
-    response_type: 'code',
-    scope: 'openid offline_access',
-    code_challenge: CHALLENGE,
-    code_challenge_method: 'S256',
-  }).toString()
-  const res = await fetch(authorize, { redirect: 'manual', headers: { cookie: session } })
-  const code = res.headers.get('location') && new URL(res.headers.get('location')).searchParams.get('code')
-  if (!code) return undefined
-  const tokens = await fetch(`${base}/oauth/token`, {
-    method: 'POST',
-    headers: { ...FORM, authorization: basic(web.client_id, web.client_secret) },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: REDIRECT,
-      code_verifier: VERIFIER,
-    }),
-  })
-  return tokens.status === 200 ? (await tokens.json()).refresh_token : undefined
-}
+const newChain = () =>
+  refreshTokenThroughSession({
+    base,
+    client: web,
+    cookie: session,
+    redirectUri: REDIRECT,
+    verifier: VERIFIER,
+    challenge: CHALLENGE,
+  }).catch(() => undefined)
 
 /** Runs the mixed load until `stop()`; resolves to what it saw. */
 function mixedLoad() {

@@ -12,6 +12,42 @@ export async function json(res) {
 }
 
 /**
+ * A new refresh token for a browser with a session: authorize (the session's cookie) answers a
+ * code at once, which is exchanged with PKCE. A non-2xx exchange throws (json).
+ * @param {{ base: string, client: { client_id: string, client_secret: string }, cookie: string,
+ *   redirectUri: string, verifier: string, challenge: string }} flow
+ * @returns {Promise<string | undefined>} undefined when authorize answered no code
+ */
+export async function refreshTokenThroughSession({ base, client, cookie, redirectUri, verifier, challenge }) {
+  const authorize = new URL(`${base}/oauth/authorize`)
+  authorize.search = new URLSearchParams({
+    client_id: client.client_id,
+    redirect_uri: redirectUri,
+    response_type: 'code',
+    scope: 'openid offline_access',
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+  }).toString()
+  const res = await fetch(authorize, { redirect: 'manual', headers: { cookie } })
+  const location = res.headers.get('location')
+  const code = location && new URL(location).searchParams.get('code')
+  if (!code) return undefined
+  const tokens = await json(
+    await fetch(`${base}/oauth/token`, {
+      method: 'POST',
+      headers: { ...FORM, authorization: basic(client.client_id, client.client_secret) },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: redirectUri,
+        code_verifier: verifier,
+      }),
+    }),
+  )
+  return tokens.refresh_token
+}
+
+/**
  * The admin API as the bootstrap client: `api(method, path, body)` resolves to the JSON answer.
  * @param {string} base the server's URL
  * @param {{ client_id: string, client_secret: string }} admin

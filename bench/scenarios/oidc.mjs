@@ -5,7 +5,14 @@
  */
 import path from 'node:path'
 import { medianRun, roundsNote } from '../harness.mjs'
-import { adminApi, basic, batchCounters, batchSizes, FORM as form, json } from '../lib/http.mjs'
+import {
+  adminApi,
+  basic,
+  batchCounters,
+  batchSizes,
+  FORM as form,
+  refreshTokenThroughSession,
+} from '../lib/http.mjs'
 import { compileTs } from '../lib/load-ts.mjs'
 
 /** How busy the server kept its core during a run, as a percentage. */
@@ -191,33 +198,16 @@ export const oidc = {
           Array.from({ length: 32 }, (_, i) => i),
           8,
           async (i) => {
-            const authorize = new URL(`${base}/oauth/authorize`)
-            authorize.search = new URLSearchParams({
-              client_id: eddsa.client_id,
-              redirect_uri: REDIRECT,
-              response_type: 'code',
-              scope: 'openid offline_access',
-              code_challenge: CHALLENGE,
-              code_challenge_method: 'S256',
-            }).toString()
-            const res = await fetch(authorize, {
-              redirect: 'manual',
-              headers: { cookie: cookies[i % cookies.length] },
+            const token = await refreshTokenThroughSession({
+              base,
+              client: eddsa,
+              cookie: cookies[i % cookies.length],
+              redirectUri: REDIRECT,
+              verifier: VERIFIER,
+              challenge: CHALLENGE,
             })
-            const code = new URL(res.headers.get('location')).searchParams.get('code')
-            const tokens = await json(
-              await fetch(`${base}/oauth/token`, {
-                method: 'POST',
-                headers: { ...form, authorization: basic(eddsa.client_id, eddsa.client_secret) },
-                body: new URLSearchParams({
-                  grant_type: 'authorization_code',
-                  code,
-                  redirect_uri: REDIRECT,
-                  code_verifier: VERIFIER,
-                }),
-              }),
-            )
-            return tokens.refresh_token
+            if (!token) throw new Error('authorize answered no code for a signed-in browser')
+            return token
           },
         )
       const codeFlow = (app, connections) => () => ({

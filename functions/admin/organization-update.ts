@@ -4,10 +4,11 @@ import {
   OrganizationName,
   OrganizationResource,
   organizationResource,
+  renameOrganizationAudited,
 } from '../../shared/admin/organization.ts'
 import { notifyChange } from '../../shared/cache/invalidation.ts'
 import { insertAuditEvent } from '../../shared/db/audit.ts'
-import { mergeOrganizationSettings, renameOrganization } from '../../shared/db/organizations.ts'
+import { mergeOrganizationSettings } from '../../shared/db/organizations.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
 
 const limit = (min: number, max: number) => z.number().int().min(min).max(max).nullable().optional()
@@ -57,17 +58,7 @@ export default defineFunction({
     const { actor } = ctx
     const { name, settings } = ctx.body
     const merged = await ctx.db.transaction(async (q) => {
-      const previous = name === undefined ? undefined : await renameOrganization(q, ctx.org.id, name)
-      if (previous !== undefined && previous !== name) {
-        await insertAuditEvent(q, ctx.org.id, {
-          ...actor.audit,
-          action: 'organization.renamed',
-          targetType: 'organization',
-          targetId: ctx.org.id,
-          result: 'success',
-          details: { from: previous, to: name },
-        })
-      }
+      if (name !== undefined) await renameOrganizationAudited(q, ctx.org.id, name, actor.audit)
       let all = ctx.org.settings
       if (settings) {
         all = await mergeOrganizationSettings(q, ctx.org.id, settings)

@@ -16,7 +16,7 @@ import {
 import { CliError } from './cli-error.ts'
 
 /** The database `start` creates in its cluster. */
-export const START_DATABASE = 'zenoauth'
+const START_DATABASE = 'zenoauth'
 
 /** The `--data-dir` option of the commands that can use `npm start`'s database. */
 export const DATA_DIR_OPTION = { 'data-dir': { type: 'string', default: '.data' } } as const
@@ -44,15 +44,35 @@ export async function withLocalDatabase<T>(
   }
   const embedded = await openCluster(dir)
   try {
-    return await command({
-      NODE_ENV: 'development',
-      ...env,
-      DATABASE_URL: embedded.appUrl(START_DATABASE),
-      DATABASE_MIGRATION_URL: embedded.ownerUrl(START_DATABASE),
-      MASTER_KEY: env.MASTER_KEY || embedded.secrets.masterKey,
-    })
+    return await command(startDatabaseEnv(env, embedded))
   } finally {
     await embedded.stop()
+  }
+}
+
+/**
+ * Starts the cluster under `dataDir` with `start`'s database in it.
+ * @throws ClusterInUseError when another process serves that cluster.
+ */
+export async function startOwnCluster(dataDir: string): Promise<EmbeddedPostgres> {
+  const embedded = await startEmbeddedPostgres({ dataDir })
+  try {
+    await ensureDatabase(embedded.ownerUrl('postgres'), START_DATABASE)
+  } catch (err) {
+    await embedded.stop()
+    throw err
+  }
+  return embedded
+}
+
+/** `env` pointed at `start`'s database in `embedded`, with its MASTER_KEY unless one is set. */
+export function startDatabaseEnv(env: NodeJS.ProcessEnv, embedded: EmbeddedPostgres): NodeJS.ProcessEnv {
+  return {
+    NODE_ENV: 'development',
+    ...env,
+    DATABASE_URL: embedded.appUrl(START_DATABASE),
+    DATABASE_MIGRATION_URL: embedded.ownerUrl(START_DATABASE),
+    MASTER_KEY: env.MASTER_KEY || embedded.secrets.masterKey,
   }
 }
 
@@ -68,9 +88,7 @@ async function openCluster(dir: string): Promise<EmbeddedPostgres> {
     `zenoauth: DATABASE_URL is not set: starting the npm start database in ${dir} for this command`,
   )
   try {
-    const embedded = await startEmbeddedPostgres({ dataDir: dir })
-    await ensureDatabase(embedded.ownerUrl('postgres'), START_DATABASE)
-    return embedded
+    return await startOwnCluster(dir)
   } catch (err) {
     // An npm start that began a moment ago: use its cluster after all.
     if (err instanceof ClusterInUseError) return attachEmbeddedPostgres(dir, err.running)

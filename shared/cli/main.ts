@@ -16,15 +16,15 @@ Commands:
   invoke <METHOD> <PATH> [-d <body>] [-H 'Name: value']... [--data-dir <dir>]
                                 run one request through the route table in-process (no port)
                                 and print status, headers and body
-
-migrate, bootstrap and invoke use DATABASE_URL; when it is unset, the database of npm start
-(in --data-dir, default .data/), started for the command if npm start is not running.
   start [--data-dir <dir>] [--admin-email <email>] [--name <organization name>]
                                 zero-setup: with no DATABASE_URL, an embedded PostgreSQL
                                 under .data/; migrate, bootstrap on first run, serve
   preload                       evaluate every module and exit (the build writes the
                                 V8 code cache after this)
   help                          this text
+
+migrate, bootstrap and invoke use DATABASE_URL; when it is unset, the database of npm start
+(in --data-dir, default .data/), started for the command if npm start is not running.
 
 Configuration comes from the environment; see README.md.`
 

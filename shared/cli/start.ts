@@ -4,49 +4,40 @@
  * the first run (printing its admin credentials once) and serves every plane.
  */
 import path from 'node:path'
-import { OrganizationName } from '../admin/organization.ts'
+import { OrganizationName, renameOrganizationAudited } from '../admin/organization.ts'
 import { bootstrapOrganization } from '../bootstrap.ts'
 import { loadConfig } from '../config.ts'
-import { insertAuditEvent } from '../db/audit.ts'
 import { Database } from '../db/database.ts'
-import {
-  ClusterInUseError,
-  type EmbeddedPostgres,
-  ensureDatabase,
-  startEmbeddedPostgres,
-} from '../db/embedded.ts'
-import { listOrganizations, renameOrganization } from '../db/organizations.ts'
+import { ClusterInUseError, type EmbeddedPostgres } from '../db/embedded.ts'
+import { listOrganizations } from '../db/organizations.ts'
 import { parseCliArgs } from './args.ts'
 import { describeBootstrap } from './bootstrap.ts'
 import { CliError } from './cli-error.ts'
-import { START_DATABASE } from './local-database.ts'
+import { DATA_DIR_OPTION, startDatabaseEnv, startOwnCluster } from './local-database.ts'
 import { runMigrations } from './migrate.ts'
 import { serveUntilSignalled } from './serve.ts'
 
 export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseCliArgs(args, {
-    'data-dir': { type: 'string', default: '.data' },
+    ...DATA_DIR_OPTION,
     'admin-email': { type: 'string', default: 'admin@example.com' },
     name: { type: 'string' },
   })
   const name = values.name === undefined ? undefined : OrganizationName.safeParse(values.name)
   if (name && !name.success)
     throw new CliError(`start: --name ${name.error.issues[0]?.message ?? 'is not a valid name'}`, 2)
-  const runEnv: NodeJS.ProcessEnv = { NODE_ENV: 'development', ...env }
+  let runEnv: NodeJS.ProcessEnv = { NODE_ENV: 'development', ...env }
   let embedded: EmbeddedPostgres | undefined
   if (!env.DATABASE_URL) {
     const dataDir = path.resolve(values['data-dir'])
     console.error(`zenoauth: starting the embedded PostgreSQL in ${dataDir}`)
     try {
-      embedded = await startEmbeddedPostgres({ dataDir })
+      embedded = await startOwnCluster(dataDir)
     } catch (err) {
       if (err instanceof ClusterInUseError) throw new CliError(`start: ${err.message}`)
       throw err
     }
-    await ensureDatabase(embedded.ownerUrl('postgres'), START_DATABASE)
-    runEnv.DATABASE_URL = embedded.appUrl(START_DATABASE)
-    runEnv.DATABASE_MIGRATION_URL = embedded.ownerUrl(START_DATABASE)
-    runEnv.MASTER_KEY ??= embedded.secrets.masterKey
+    runEnv = startDatabaseEnv(runEnv, embedded)
   }
   const stopEmbedded = async () => {
     await embedded?.stop()
@@ -80,19 +71,8 @@ export async function startCommand(args: string[], env: NodeJS.ProcessEnv): Prom
 
 /** `--name` on a later start: the default organization takes the new name, audited. */
 async function renameDefault(db: Database, id: string, to: string): Promise<void> {
-  const from = await db.inOrganization(id, async (q) => {
-    const from = await renameOrganization(q, id, to)
-    if (from === undefined || from === to) return from
-    await insertAuditEvent(q, id, {
-      actorType: 'system',
-      actorId: 'zenoauth start --name',
-      action: 'organization.renamed',
-      targetType: 'organization',
-      targetId: id,
-      result: 'success',
-      details: { from, to },
-    })
-    return from
-  })
+  const from = await db.inOrganization(id, (q) =>
+    renameOrganizationAudited(q, id, to, { actorType: 'system', actorId: 'zenoauth start --name' }),
+  )
   if (from !== to) console.error(`zenoauth: the default organization is now named '${to}' (was '${from}')`)
 }

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -6,9 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { freePort, runningCluster } from '../../shared/db/embedded.ts'
 import {
   artifactPath,
-  cleanEnv,
-  type Finished,
   runArtifact,
+  spawnCollecting,
   startArtifact,
   waitForStatus,
 } from '../support/artifact.ts'
@@ -26,24 +24,7 @@ function startInGroup(
   command = [process.execPath, artifactPath(), 'start', '--data-dir', dataDir],
   cwd = dataRoot,
 ) {
-  const child = spawn(command[0]!, command.slice(1), {
-    env: cleanEnv({ PORT: String(port), HOST: '127.0.0.1' }),
-    cwd,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => {
-    stdout += d.toString()
-  })
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString()
-  })
-  const exited = new Promise<Finished>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  )
-  return { child, exited, stderr: () => stderr }
+  return spawnCollecting(command, { PORT: String(port), HOST: '127.0.0.1' }, { cwd, detached: true })
 }
 
 async function startOnce(args: string[] = [], whileUp?: (base: string) => Promise<void>) {

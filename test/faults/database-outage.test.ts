@@ -79,15 +79,13 @@ interface Tally {
 }
 
 /**
- * `workers` loops of mixed requests until `stop` resolves: client credentials, introspection
- * of a live token, an admin API read (a transaction every time), readiness.
+ * `workers` loops of mixed requests until `stop()`, which resolves to what they saw: client
+ * credentials, introspection of a live token, an admin API read (a transaction every time),
+ * readiness.
  */
-function load(workers: number, stop: Promise<void>): Promise<Tally> {
+function load(workers: number): { stop(): Promise<Tally> } {
   const tally: Tally = { statuses: new Map(), wrong: [] }
   let done = false
-  void stop.then(() => {
-    done = true
-  })
   const auth = basic(admin.client_id, admin.client_secret)
   const form = { 'content-type': 'application/x-www-form-urlencoded', authorization: auth }
   let token = ''
@@ -148,7 +146,14 @@ function load(workers: number, stop: Promise<void>): Promise<Tally> {
       }
     }
   }
-  return Promise.all(Array.from({ length: workers }, (_, i) => worker(i))).then(() => tally)
+  const running = Promise.all(Array.from({ length: workers }, (_, i) => worker(i)))
+  return {
+    stop: async () => {
+      done = true
+      await running
+      return tally
+    },
+  }
 }
 
 async function terminateBackends(): Promise<number> {
@@ -183,11 +188,7 @@ async function recovered(ms: number): Promise<number> {
 
 describe('PostgreSQL failing under load', () => {
   it('survives every backend of its database being terminated, 20 times, and answers only 200 or 503', async () => {
-    let release!: () => void
-    const stop = new Promise<void>((r) => {
-      release = r
-    })
-    const running = load(8, stop)
+    const running = load(8)
     await sleep(300)
     let terminated = 0
     for (let i = 0; i < 20; i++) {
@@ -196,8 +197,7 @@ describe('PostgreSQL failing under load', () => {
     }
     await recovered(5000)
     await sleep(300)
-    release()
-    const tally = await running
+    const tally = await running.stop()
     expect(terminated).toBeGreaterThan(20)
     expect(tally.wrong, errorLogs()).toEqual([])
     expect(server.child.exitCode).toBeNull()
@@ -234,11 +234,7 @@ describe('PostgreSQL failing under load', () => {
   }, 60_000)
 
   it('survives PostgreSQL stopping and starting again, 3 times, and recovers each time on its own', async () => {
-    let release!: () => void
-    const stop = new Promise<void>((r) => {
-      release = r
-    })
-    const running = load(8, stop)
+    const running = load(8)
     await sleep(300)
     const recoveries: number[] = []
     for (let i = 0; i < 3; i++) {
@@ -249,8 +245,7 @@ describe('PostgreSQL failing under load', () => {
       recoveries.push(await recovered(10_000))
       await sleep(300)
     }
-    release()
-    const tally = await running
+    const tally = await running.stop()
     expect(tally.wrong, errorLogs()).toEqual([])
     expect(server.child.exitCode).toBeNull()
     // While it was down, something answered 503 rather than nothing at all.

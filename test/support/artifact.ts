@@ -37,9 +37,22 @@ export function startArtifact(
   cwd?: string,
   nodeFlags: readonly string[] = [],
 ): Running {
-  const child = spawn(process.execPath, [...nodeFlags, artifactPath(), ...args], {
+  return spawnCollecting([process.execPath, ...nodeFlags, artifactPath(), ...args], env, { cwd })
+}
+
+/**
+ * Spawns `argv` with a clean environment and collects its output. `detached` makes it the
+ * leader of a process group of its own, as a terminal runs a command (what Ctrl-C signals).
+ */
+export function spawnCollecting(
+  argv: readonly string[],
+  env: Record<string, string | undefined>,
+  options: { cwd?: string | undefined; detached?: boolean } = {},
+): Running {
+  const child = spawn(argv[0]!, argv.slice(1), {
     env: cleanEnv(env),
-    cwd,
+    cwd: options.cwd,
+    detached: options.detached ?? false,
     stdio: ['pipe', 'pipe', 'pipe'],
   })
   let stdout = ''
