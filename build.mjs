@@ -91,7 +91,7 @@ function readFunction(root, file) {
     !ts.isObjectLiteralExpression(options)
   ) {
     throw new BuildError(
-      `${rel}: the default export must be defineFunction({ plane, method, path, and a handler, an answer or a document })`,
+      `${rel}: the default export must be defineFunction({ plane, method, path, …, answer })`,
     )
   }
   const prop = (name) => {
@@ -113,6 +113,15 @@ function readFunction(root, file) {
       `${rel}: \`method\` must be one of ${[...METHODS].join(', ')} or an array of them, as literals`,
     )
   }
+  // One shape (docs/writing-a-function.md): answer(ctx) returns a Reply; nothing else answers.
+  const keys = options.properties.map((p) => p.name?.getText(source))
+  for (const old of ['handler', 'document']) {
+    if (keys.includes(old))
+      throw new BuildError(
+        `${rel}: \`${old}\` is not a function's shape any more; declare answer(ctx) returning a Reply`,
+      )
+  }
+  if (!keys.includes('answer')) throw new BuildError(`${rel}: declares no answer(ctx)`)
   const scope = prop('scope') ? stringLiteral(prop('scope')) : undefined
   if (prop('scope') && !scope) throw new BuildError(`${rel}: \`scope\` must be a string literal`)
   return { file: rel, abs: file, plane, path: urlPath, methods, imports, scope }

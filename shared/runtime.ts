@@ -12,9 +12,9 @@ import { JOBS } from './jobs/jobs.ts'
 import { Scheduler } from './jobs/scheduler.ts'
 import { KeyStore } from './keys/key-store.ts'
 import { type Logger, processLogger } from './log.ts'
-import { VerifiedTokenCache } from './oauth/access-token.ts'
 import { ClientDirectory } from './oauth/clients.ts'
 import { RevocationList } from './oauth/revocation-list.ts'
+import { VerifiedTokenCache } from './oauth/verified-tokens.ts'
 import { OrganizationDirectory } from './tenancy.ts'
 
 export interface RuntimeOptions {

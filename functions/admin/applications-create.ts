@@ -6,6 +6,7 @@ import {
 } from '../../shared/applications/schema.ts'
 import { createApplication } from '../../shared/applications/service.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
+import { json } from '../../shared/http/reply.ts'
 
 export default defineFunction({
   plane: 'admin',
@@ -19,14 +20,13 @@ export default defineFunction({
       201: { description: 'Created; client_secret appears only here.', schema: ApplicationWithSecret },
     },
   },
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const { actor } = ctx
     const { application, clientSecret } = await createApplication(ctx, actor, ctx.body)
-    c.header('location', `/api/v1/applications/${application.id}`)
-    c.header('cache-control', 'no-store')
-    return c.json(
+    return json(
       { ...applicationView(application), ...(clientSecret ? { client_secret: clientSecret } : {}) },
       201,
+      { location: `/api/v1/applications/${application.id}`, 'cache-control': 'no-store' },
     )
   },
 })

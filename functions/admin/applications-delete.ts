@@ -2,6 +2,7 @@
 import { ApplicationParams } from '../../shared/applications/schema.ts'
 import { removeApplication } from '../../shared/applications/service.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
+import { empty } from '../../shared/http/reply.ts'
 
 export default defineFunction({
   plane: 'admin',
@@ -13,9 +14,9 @@ export default defineFunction({
     summary: 'Delete an application',
     responses: { 204: { description: 'Deleted.' }, 404: { description: 'No such application.' } },
   },
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const { actor } = ctx
     await removeApplication(ctx, actor, ctx.params.id)
-    return c.body(null, 204)
+    return empty()
   },
 })

@@ -3,6 +3,7 @@ import { ApplicationParams, ApplicationResource, applicationView } from '../../s
 import { applicationNotFound } from '../../shared/applications/service.ts'
 import { findApplicationById } from '../../shared/db/applications.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
+import { json } from '../../shared/http/reply.ts'
 
 export default defineFunction({
   plane: 'admin',
@@ -17,9 +18,9 @@ export default defineFunction({
       404: { description: 'No such application.' },
     },
   },
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const application = await ctx.db.transaction((q) => findApplicationById(q, ctx.params.id))
     if (!application) throw applicationNotFound()
-    return c.json(applicationView(application))
+    return json(applicationView(application))
   },
 })

@@ -4,6 +4,7 @@ import { ApplicationResource, applicationView } from '../../shared/applications/
 import { listApplications } from '../../shared/db/applications.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
 import { decodeCursor, PageQuery, page } from '../../shared/http/pagination.ts'
+import { json } from '../../shared/http/reply.ts'
 
 export default defineFunction({
   plane: 'admin',
@@ -20,7 +21,7 @@ export default defineFunction({
       },
     },
   },
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const { limit, cursor } = ctx.query
     const after = decodeCursor(cursor)
     const rows = await ctx.db.transaction((q) => listApplications(q, { limit, after }))
@@ -28,6 +29,6 @@ export default defineFunction({
       rows.map((r) => ({ item: r.application, position: r.position })),
       limit,
     )
-    return c.json({ data: result.data.map(applicationView), next_cursor: result.next_cursor })
+    return json({ data: result.data.map(applicationView), next_cursor: result.next_cursor })
   },
 })

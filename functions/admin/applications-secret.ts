@@ -7,6 +7,7 @@ import * as z from 'zod'
 import { ApplicationParams } from '../../shared/applications/schema.ts'
 import { rotateApplicationSecret } from '../../shared/applications/service.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
+import { json } from '../../shared/http/reply.ts'
 
 const RotateSecret = z.strictObject({
   /** How long the secret current until now keeps working: 0 (default) ends it at once. */
@@ -41,10 +42,10 @@ export default defineFunction({
       409: { description: 'The application does not authenticate with a secret.' },
     },
   },
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const { actor } = ctx
     const rotated = await rotateApplicationSecret(ctx, actor, ctx.params.id, ctx.body.grace_period_seconds)
-    return c.json(
+    return json(
       {
         client_id: rotated.application.clientId,
         client_secret: rotated.clientSecret,

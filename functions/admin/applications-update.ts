@@ -7,6 +7,7 @@ import {
 } from '../../shared/applications/schema.ts'
 import { patchApplication } from '../../shared/applications/service.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
+import { json, noStore } from '../../shared/http/reply.ts'
 
 export default defineFunction({
   plane: 'admin',
@@ -25,13 +26,11 @@ export default defineFunction({
       404: { description: 'No such application.' },
     },
   },
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const { actor } = ctx
     const { application, clientSecret } = await patchApplication(ctx, actor, ctx.params.id, ctx.body)
-    c.header('cache-control', 'no-store')
-    return c.json({
-      ...applicationView(application),
-      ...(clientSecret ? { client_secret: clientSecret } : {}),
-    })
+    return noStore(
+      json({ ...applicationView(application), ...(clientSecret ? { client_secret: clientSecret } : {}) }),
+    )
   },
 })

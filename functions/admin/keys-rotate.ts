@@ -1,6 +1,7 @@
 /** Rotate the organization's signing keys now, as the scheduled rotation would. */
 import * as z from 'zod'
 import { defineFunction } from '../../shared/http/define-function.ts'
+import { json } from '../../shared/http/reply.ts'
 import { SIGNING_ALGS } from '../../shared/keys/generate.ts'
 import { rotateSigningKeys } from '../../shared/keys/rotation.ts'
 
@@ -25,11 +26,11 @@ export default defineFunction({
       },
     },
   },
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const { actor } = ctx
     const { runtime, org } = ctx
     const algs = ctx.body.alg ? [ctx.body.alg] : undefined
     const rotated = await rotateSigningKeys(runtime.db, runtime.config.masterKey, org.id, actor.audit, algs)
-    return c.json({ rotated: rotated.map((r) => ({ alg: r.alg, current_kid: r.current, next_kid: r.next })) })
+    return json({ rotated: rotated.map((r) => ({ alg: r.alg, current_kid: r.current, next_kid: r.next })) })
   },
 })

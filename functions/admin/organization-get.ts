@@ -1,6 +1,7 @@
 /** Read this organization and its settings. */
 import { OrganizationResource, organizationResource } from '../../shared/admin/organization.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
+import { json } from '../../shared/http/reply.ts'
 
 export default defineFunction({
   plane: 'admin',
@@ -11,7 +12,7 @@ export default defineFunction({
     summary: 'Read the organization',
     responses: { 200: { description: 'The organization.', schema: OrganizationResource } },
   },
-  handler: async (c, ctx) => {
-    return c.json(organizationResource(ctx.org))
+  answer: async (ctx) => {
+    return json(organizationResource(ctx.org))
   },
 })

@@ -10,6 +10,7 @@ import { notifyChange } from '../../shared/cache/invalidation.ts'
 import { insertAuditEvent } from '../../shared/db/audit.ts'
 import { mergeOrganizationSettings } from '../../shared/db/organizations.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
+import { json } from '../../shared/http/reply.ts'
 
 const limit = (min: number, max: number) => z.number().int().min(min).max(max).nullable().optional()
 
@@ -54,7 +55,7 @@ export default defineFunction({
       200: { description: 'The organization, with all its settings now.', schema: OrganizationResource },
     },
   },
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const { actor } = ctx
     const { name, settings } = ctx.body
     const merged = await ctx.db.transaction(async (q) => {
@@ -74,6 +75,6 @@ export default defineFunction({
       await notifyChange(q, 'organization', ctx.org.id)
       return all
     })
-    return c.json(organizationResource({ ...ctx.org, name: name ?? ctx.org.name, settings: merged }))
+    return json(organizationResource({ ...ctx.org, name: name ?? ctx.org.name, settings: merged }))
   },
 })

@@ -4,6 +4,7 @@ import { digestOf, randomToken } from '../../shared/crypto/random.ts'
 import { insertAuditEvent } from '../../shared/db/audit.ts'
 import { insertRegistrationToken } from '../../shared/db/rate-limits.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
+import { json } from '../../shared/http/reply.ts'
 
 export default defineFunction({
   plane: 'admin',
@@ -28,7 +29,7 @@ export default defineFunction({
       },
     },
   },
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const { actor } = ctx
     const token = randomToken()
     const expiresAt = new Date(Date.now() + ctx.body.expires_in * 1000)
@@ -41,7 +42,7 @@ export default defineFunction({
         details: { uses: ctx.body.uses, expires_at: expiresAt.toISOString() },
       })
     })
-    return c.json({ token, uses: ctx.body.uses, expires_at: expiresAt.toISOString() }, 201, {
+    return json({ token, uses: ctx.body.uses, expires_at: expiresAt.toISOString() }, 201, {
       'cache-control': 'no-store',
     })
   },

@@ -1,6 +1,7 @@
 /** Revoke a user's consent to an application. */
 import * as z from 'zod'
 import { defineFunction } from '../../shared/http/define-function.ts'
+import { empty } from '../../shared/http/reply.ts'
 import { revokeConsentOf } from '../../shared/users/service.ts'
 
 export default defineFunction({
@@ -13,9 +14,9 @@ export default defineFunction({
     summary: 'Revoke a consent',
     responses: { 204: { description: 'Revoked.' } },
   },
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const { actor } = ctx
     await revokeConsentOf(ctx, actor, ctx.params.id, ctx.params.clientId)
-    return c.body(null, 204)
+    return empty()
   },
 })

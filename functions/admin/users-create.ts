@@ -1,5 +1,6 @@
 /** Create a user, with or without a password. */
 import { defineFunction } from '../../shared/http/define-function.ts'
+import { json } from '../../shared/http/reply.ts'
 import { CreateUser, UserResource, userView } from '../../shared/users/schema.ts'
 import { createUser } from '../../shared/users/service.ts'
 
@@ -16,10 +17,9 @@ export default defineFunction({
       409: { description: 'The email is taken.' },
     },
   },
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const { actor } = ctx
     const user = await createUser(ctx, actor, ctx.body)
-    c.header('location', `/api/v1/users/${user.id}`)
-    return c.json(userView(user), 201)
+    return json(userView(user), 201, { location: `/api/v1/users/${user.id}` })
   },
 })

@@ -1,5 +1,6 @@
 /** Delete a user, with their sessions, consents and tokens. */
 import { defineFunction } from '../../shared/http/define-function.ts'
+import { empty } from '../../shared/http/reply.ts'
 import { UserParams } from '../../shared/users/schema.ts'
 import { removeUser } from '../../shared/users/service.ts'
 
@@ -10,9 +11,9 @@ export default defineFunction({
   scope: 'users:write',
   params: UserParams,
   docs: { summary: 'Delete a user', responses: { 204: { description: 'Deleted.' } } },
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const { actor } = ctx
     await removeUser(ctx, actor, ctx.params.id)
-    return c.body(null, 204)
+    return empty()
   },
 })

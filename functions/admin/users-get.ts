@@ -1,6 +1,7 @@
 /** Read one user. */
 import { findUserById } from '../../shared/db/users.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
+import { json } from '../../shared/http/reply.ts'
 import { UserParams, UserResource, userView } from '../../shared/users/schema.ts'
 import { userNotFound } from '../../shared/users/service.ts'
 
@@ -14,9 +15,9 @@ export default defineFunction({
     summary: 'Read a user',
     responses: { 200: { description: 'The user.', schema: UserResource } },
   },
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const user = await ctx.db.transaction((q) => findUserById(q, ctx.params.id))
     if (!user) throw userNotFound()
-    return c.json(userView(user))
+    return json(userView(user))
   },
 })

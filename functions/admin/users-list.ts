@@ -3,6 +3,7 @@ import * as z from 'zod'
 import { listUsers } from '../../shared/db/users.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
 import { decodeCursor, PageQuery, page } from '../../shared/http/pagination.ts'
+import { json } from '../../shared/http/reply.ts'
 import { UserResource, userView } from '../../shared/users/schema.ts'
 
 export default defineFunction({
@@ -20,7 +21,7 @@ export default defineFunction({
       },
     },
   },
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const { limit, cursor, email } = ctx.query
     const after = decodeCursor(cursor)
     const rows = await ctx.db.transaction((q) => listUsers(q, { limit, after, email }))
@@ -28,6 +29,6 @@ export default defineFunction({
       rows.map((r) => ({ item: r.user, position: r.position })),
       limit,
     )
-    return c.json({ data: result.data.map(userView), next_cursor: result.next_cursor })
+    return json({ data: result.data.map(userView), next_cursor: result.next_cursor })
   },
 })

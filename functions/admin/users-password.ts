@@ -1,5 +1,6 @@
 /** Set a user's password (an admin reset): their sessions and refresh tokens end. */
 import { defineFunction } from '../../shared/http/define-function.ts'
+import { empty } from '../../shared/http/reply.ts'
 import { SetPassword, UserParams } from '../../shared/users/schema.ts'
 import { resetPassword } from '../../shared/users/service.ts'
 
@@ -11,9 +12,9 @@ export default defineFunction({
   params: UserParams,
   body: SetPassword,
   docs: { summary: 'Set a password', responses: { 204: { description: 'Set.' } } },
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const { actor } = ctx
     await resetPassword(ctx, actor, ctx.params.id, ctx.body.password)
-    return c.body(null, 204)
+    return empty()
   },
 })

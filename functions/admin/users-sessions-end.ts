@@ -1,6 +1,7 @@
 /** End every session of a user. */
 import * as z from 'zod'
 import { defineFunction } from '../../shared/http/define-function.ts'
+import { json } from '../../shared/http/reply.ts'
 import { UserParams } from '../../shared/users/schema.ts'
 import { endSessionsOf } from '../../shared/users/service.ts'
 
@@ -14,8 +15,8 @@ export default defineFunction({
     summary: "End a user's sessions",
     responses: { 200: { description: 'How many ended.', schema: z.object({ ended: z.number().int() }) } },
   },
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const { actor } = ctx
-    return c.json({ ended: await endSessionsOf(ctx, actor, ctx.params.id) })
+    return json({ ended: await endSessionsOf(ctx, actor, ctx.params.id) })
   },
 })

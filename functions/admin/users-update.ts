@@ -1,5 +1,6 @@
 /** Change a user; disabling one ends their sessions and refresh tokens. */
 import { defineFunction } from '../../shared/http/define-function.ts'
+import { json } from '../../shared/http/reply.ts'
 import { UpdateUser, UserParams, UserResource, userView } from '../../shared/users/schema.ts'
 import { patchUser } from '../../shared/users/service.ts'
 
@@ -14,8 +15,8 @@ export default defineFunction({
     summary: 'Update a user',
     responses: { 200: { description: 'Updated.', schema: UserResource } },
   },
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const { actor } = ctx
-    return c.json(userView(await patchUser(ctx, actor, ctx.params.id, ctx.body)))
+    return json(userView(await patchUser(ctx, actor, ctx.params.id, ctx.body)))
   },
 })

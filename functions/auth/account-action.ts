@@ -3,6 +3,7 @@ import * as z from 'zod'
 import { insertAuditEvent } from '../../shared/db/audit.ts'
 import { deleteConsent } from '../../shared/db/authorization.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
+import { redirect, withCookies } from '../../shared/http/reply.ts'
 import { revokeGrants } from '../../shared/oauth/revocation-list.ts'
 import { verifyCsrf } from '../../shared/oidc/csrf.ts'
 import { currentSession, endUserSessions, forgetSessionCookie } from '../../shared/oidc/sessions.ts'
@@ -24,11 +25,11 @@ export default defineFunction({
   path: '/auth/account',
   body: AccountAction,
   bodyType: 'form',
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const { body, org } = ctx
-    verifyCsrf(c, org, body.csrf)
-    const live = await currentSession(c, ctx)
-    if (!live) return c.redirect(`${org.issuer}/auth/login`, 303)
+    verifyCsrf(ctx, body.csrf)
+    const live = await currentSession(ctx)
+    if (!live) return redirect(`${org.issuer}/auth/login`, 303)
     const actor = {
       actorType: 'user' as const,
       actorId: live.user.id,
@@ -37,12 +38,12 @@ export default defineFunction({
     switch (body.action) {
       case 'end-session':
         await ctx.db.transaction((q) => endUserSessions(q, org.id, live.user.id, actor, body.session))
-        return c.redirect(`${org.issuer}/auth/account?done=ended`, 303)
+        return redirect(`${org.issuer}/auth/account?done=ended`, 303)
       case 'end-other-sessions':
         await ctx.db.transaction((q) =>
           endUserSessions(q, org.id, live.user.id, actor, live.session.id, 'except'),
         )
-        return c.redirect(`${org.issuer}/auth/account?done=others`, 303)
+        return redirect(`${org.issuer}/auth/account?done=others`, 303)
       case 'revoke-consent':
         await ctx.db.transaction(async (q) => {
           if (!(await deleteConsent(q, live.user.id, body.client_id))) return
@@ -56,11 +57,10 @@ export default defineFunction({
             result: 'success',
           })
         })
-        return c.redirect(`${org.issuer}/auth/account?done=revoked`, 303)
+        return redirect(`${org.issuer}/auth/account?done=revoked`, 303)
       case 'sign-out':
         await ctx.db.transaction((q) => endUserSessions(q, org.id, live.user.id, actor, live.session.id))
-        forgetSessionCookie(c, ctx)
-        return c.redirect(`${org.issuer}/auth/login`, 303)
+        return withCookies(redirect(`${org.issuer}/auth/login`, 303), forgetSessionCookie(ctx))
     }
   },
 })

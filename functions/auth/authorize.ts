@@ -25,8 +25,8 @@ export default defineFunction({
   bodyType: 'form',
   // Until the client and redirect URI are trusted, errors are a page, never a redirect.
   errors: 'html',
-  handler: async (c, ctx) => {
-    const params = (c.req.method === 'POST' ? ctx.body : ctx.query) as Parameters
+  answer: async (ctx) => {
+    const params = (ctx.method === 'POST' ? ctx.body : ctx.query) as Parameters
     const clientId = typeof params.client_id === 'string' ? params.client_id : undefined
     const client = clientId ? await ctx.runtime.clients.find(ctx.org.id, clientId) : undefined
 
@@ -52,10 +52,10 @@ export default defineFunction({
           pushed: false,
         })
       } catch (err) {
-        if (err instanceof AuthorizationRedirectError) return errorResponse(c, ctx.org.issuer, err)
+        if (err instanceof AuthorizationRedirectError) return errorResponse(ctx.org.issuer, err)
         throw err
       }
     }
-    return authorize(c, ctx, client!, request)
+    return authorize(ctx, client!, request)
   },
 })

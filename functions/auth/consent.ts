@@ -3,6 +3,7 @@ import * as z from 'zod'
 import { insertAuditEvent } from '../../shared/db/audit.ts'
 import { consumeInteraction, markInteractionConsented, upsertConsent } from '../../shared/db/authorization.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
+import { redirect } from '../../shared/http/reply.ts'
 import { AuthorizationRedirectError } from '../../shared/oidc/authorization-request.ts'
 import { errorResponse } from '../../shared/oidc/authorize.ts'
 import { verifyCsrf } from '../../shared/oidc/csrf.ts'
@@ -21,12 +22,12 @@ export default defineFunction({
   path: '/auth/consent',
   body: ConsentForm,
   bodyType: 'form',
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const { body, org } = ctx
-    verifyCsrf(c, org, body.csrf)
+    verifyCsrf(ctx, body.csrf)
     const interaction = await openInteraction(ctx, body.interaction)
-    const live = await currentSession(c, ctx)
-    if (!live) return c.redirect(`${org.issuer}/auth/login?interaction=${interaction.handle}`, 303)
+    const live = await currentSession(ctx)
+    if (!live) return redirect(`${org.issuer}/auth/login?interaction=${interaction.handle}`, 303)
     const { request, client } = interaction
     const audit = {
       actorType: 'user' as const,
@@ -51,7 +52,6 @@ export default defineFunction({
         responseMode: request.responseMode,
       }
       return errorResponse(
-        c,
         org.issuer,
         new AuthorizationRedirectError('access_denied', 'the user denied the request', target),
       )
@@ -71,6 +71,6 @@ export default defineFunction({
         },
       })
     })
-    return c.redirect(`${org.issuer}/auth/continue?interaction=${interaction.handle}`, 303)
+    return redirect(`${org.issuer}/auth/continue?interaction=${interaction.handle}`, 303)
   },
 })

@@ -9,8 +9,8 @@ export default defineFunction({
   method: 'GET',
   path: '/auth/continue',
   query: z.object({ interaction: z.string().max(100) }),
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const interaction = await openInteraction(ctx, ctx.query.interaction)
-    return authorize(c, ctx, interaction.client, interaction.request, interaction)
+    return authorize(ctx, interaction.client, interaction.request, interaction)
   },
 })

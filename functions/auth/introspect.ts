@@ -2,7 +2,7 @@
 import * as z from 'zod'
 import { defineFunction } from '../../shared/http/define-function.ts'
 import { invalidClient } from '../../shared/http/errors.ts'
-import { jsonAnswer } from '../../shared/http/reply.ts'
+import { json } from '../../shared/http/reply.ts'
 import { verifyAccessToken } from '../../shared/oauth/access-token.ts'
 import { ClientAuthFields } from '../../shared/oauth/client-auth-schema.ts'
 import { authenticateClient } from '../../shared/oauth/client-authentication.ts'
@@ -30,11 +30,11 @@ export default defineFunction({
     if (client.type === 'public') throw invalidClient('public clients cannot introspect tokens')
     // §2.2: expired, revoked, malformed, foreign and unknown tokens are all just inactive.
     const claims = await verifyAccessToken(runtime, org, body.token)
-    if (claims) return jsonAnswer({ active: true, ...claims, token_type: 'Bearer' }, 200, NO_STORE)
+    if (claims) return json({ active: true, ...claims, token_type: 'Bearer' }, 200, NO_STORE)
     // A refresh token is looked up; only the client it was issued to learns it is active.
     const refresh = mayBeRefreshToken(body.token)
       ? await introspectRefreshToken(ctx, client, body.token)
       : undefined
-    return jsonAnswer(refresh ?? { active: false }, 200, NO_STORE)
+    return json(refresh ?? { active: false }, 200, NO_STORE)
   },
 })

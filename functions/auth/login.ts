@@ -4,6 +4,7 @@ import { insertAuditEvent } from '../../shared/db/audit.ts'
 import { markInteractionAuthenticated } from '../../shared/db/authorization.ts'
 import { endSessions, renewSessionAuthentication } from '../../shared/db/sessions.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
+import { redirect, withCookies } from '../../shared/http/reply.ts'
 import { csrfToken, verifyCsrf } from '../../shared/oidc/csrf.ts'
 import { openInteraction } from '../../shared/oidc/interactions.ts'
 import { checkCredentials } from '../../shared/oidc/login.ts'
@@ -26,15 +27,16 @@ export default defineFunction({
   path: '/auth/login',
   body: LoginForm,
   bodyType: 'form',
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const { body, org } = ctx
-    verifyCsrf(c, org, body.csrf)
+    verifyCsrf(ctx, body.csrf)
     const interaction =
       body.interaction === undefined ? undefined : await openInteraction(ctx, body.interaction)
-    const again = (error: string, status: 400 | 401 | 429, retryAfter?: number) =>
-      loginPage(c, {
+    const again = (error: string, status: 400 | 401 | 429, retryAfter?: number) => {
+      const csrf = csrfToken(ctx)
+      const page = loginPage({
         org,
-        csrf: csrfToken(c, org),
+        csrf: csrf.token,
         interaction: interaction?.handle,
         clientName: interaction?.client.name,
         email: body.email,
@@ -43,6 +45,8 @@ export default defineFunction({
         retryAfter,
         redirectUri: interaction?.request.redirectUri,
       })
+      return withCookies(page, csrf.cookie)
+    }
     if (!body.email || !body.password) return again('Enter your email and password.', 400)
 
     const outcome = await checkCredentials(ctx, body.email, body.password)
@@ -56,7 +60,8 @@ export default defineFunction({
       )
     }
 
-    const previous = await currentSession(c, ctx)
+    const previous = await currentSession(ctx)
+    let cookie: string | undefined
     await ctx.db.transaction(async (q) => {
       let s = previous?.session
       if (previous && previous.user.id === outcome.user.id) {
@@ -64,7 +69,9 @@ export default defineFunction({
         await renewSessionAuthentication(q, previous.session.id, ['pwd'])
       } else {
         if (previous) await endSessions(q, previous.user.id, previous.session.id)
-        s = await startSession(c, ctx, q, outcome.user, ['pwd'])
+        const started = await startSession(ctx, q, outcome.user, ['pwd'])
+        s = started.session
+        cookie = started.cookie
       }
       await insertAuditEvent(q, org.id, {
         actorType: 'user',
@@ -81,6 +88,6 @@ export default defineFunction({
     const next = interaction
       ? `${org.issuer}/auth/continue?interaction=${interaction.handle}`
       : `${org.issuer}/auth/account`
-    return c.redirect(next, 303)
+    return withCookies(redirect(next, 303), cookie)
   },
 })

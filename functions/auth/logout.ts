@@ -2,6 +2,7 @@
 import * as z from 'zod'
 import { insertAuditEvent } from '../../shared/db/audit.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
+import { redirect, withCookies } from '../../shared/http/reply.ts'
 import { csrfToken, verifyCsrf } from '../../shared/oidc/csrf.ts'
 import { verifyIdTokenHint } from '../../shared/oidc/id-token.ts'
 import { currentSession, endUserSessions, forgetSessionCookie } from '../../shared/oidc/sessions.ts'
@@ -27,16 +28,16 @@ export default defineFunction({
   body: LogoutParameters,
   bodyType: 'form',
   errors: 'html',
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const { org, runtime } = ctx
-    const params = c.req.method === 'POST' ? ctx.body : ctx.query
+    const params = ctx.method === 'POST' ? ctx.body : ctx.query
     const hint = params.id_token_hint
       ? await verifyIdTokenHint(runtime, org, params.id_token_hint)
       : undefined
     if (params.id_token_hint && !hint)
-      return errorPage(c, 400, 'Cannot sign out', 'The id_token_hint was not issued here.')
+      return errorPage(400, 'Cannot sign out', 'The id_token_hint was not issued here.')
     if (hint && params.client_id && !hint.aud.includes(params.client_id)) {
-      return errorPage(c, 400, 'Cannot sign out', 'client_id does not match the id_token_hint.')
+      return errorPage(400, 'Cannot sign out', 'client_id does not match the id_token_hint.')
     }
     const clientId = params.client_id ?? (hint?.aud.length === 1 ? hint.aud[0] : undefined)
     const client = clientId ? await runtime.clients.find(org.id, clientId) : undefined
@@ -45,26 +46,27 @@ export default defineFunction({
       !client?.postLogoutRedirectUris.includes(params.post_logout_redirect_uri)
     ) {
       return errorPage(
-        c,
         400,
         'Cannot sign out',
         'The post_logout_redirect_uri is not registered for this application.',
       )
     }
 
-    const live = await currentSession(c, ctx)
+    const live = await currentSession(ctx)
     // Without a hint naming this very session, the person confirms (CSRF-protected POST).
     const hinted =
       live && hint && hint.sub === live.user.id && (hint.sid === undefined || hint.sid === live.session.id)
-    const confirmed = c.req.method === 'POST' && params.confirm === 'yes'
-    if (confirmed) verifyCsrf(c, org, params.csrf)
+    const confirmed = ctx.method === 'POST' && params.confirm === 'yes'
+    if (confirmed) verifyCsrf(ctx, params.csrf)
     if (live && !hinted && !confirmed) {
-      return logoutConfirmPage(c, org, csrfToken(c, org), {
+      const csrf = csrfToken(ctx)
+      const page = logoutConfirmPage(org, csrf.token, {
         id_token_hint: params.id_token_hint,
         client_id: params.client_id,
         post_logout_redirect_uri: params.post_logout_redirect_uri,
         state: params.state,
       })
+      return withCookies(page, csrf.cookie)
     }
     if (live) {
       await ctx.db.transaction(async (q) => {
@@ -84,12 +86,12 @@ export default defineFunction({
         })
       })
     }
-    forgetSessionCookie(c, ctx)
+    const forget = forgetSessionCookie(ctx)
     if (params.post_logout_redirect_uri) {
       const target = new URL(params.post_logout_redirect_uri)
       if (params.state !== undefined) target.searchParams.append('state', params.state)
-      return c.redirect(target.href, 303)
+      return withCookies(redirect(target.href, 303), forget)
     }
-    return loggedOutPage(c, org)
+    return withCookies(loggedOutPage(org), forget)
   },
 })

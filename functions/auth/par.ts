@@ -4,7 +4,7 @@ import { digestOf, randomToken } from '../../shared/crypto/random.ts'
 import { insertPendingRequest } from '../../shared/db/authorization.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
 import { OAuthError } from '../../shared/http/errors.ts'
-import { jsonAnswer } from '../../shared/http/reply.ts'
+import { json } from '../../shared/http/reply.ts'
 import { ClientAuthFields } from '../../shared/oauth/client-auth-schema.ts'
 import { authenticateClient } from '../../shared/oauth/client-authentication.ts'
 import { NO_STORE } from '../../shared/oauth/token-response.ts'
@@ -60,6 +60,6 @@ export default defineFunction({
         ttlSeconds: ttl,
       }),
     )
-    return jsonAnswer({ request_uri: requestUriOf(handle), expires_in: ttl }, 201, NO_STORE)
+    return json({ request_uri: requestUriOf(handle), expires_in: ttl }, 201, NO_STORE)
   },
 })

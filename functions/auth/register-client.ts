@@ -4,6 +4,7 @@ import { digestOf, digestsEqual } from '../../shared/crypto/random.ts'
 import { findRegisteredClient } from '../../shared/db/applications.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
 import { OAuthError } from '../../shared/http/errors.ts'
+import { empty, json } from '../../shared/http/reply.ts'
 import {
   checkRegistrationScopes,
   parseRegistration,
@@ -23,7 +24,7 @@ export default defineFunction({
   params: z.object({ clientId: z.string().min(1).max(200) }),
   body: z.looseObject({}),
   bodyType: 'json',
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const { org, params } = ctx
     const token = ctx.header('authorization')?.match(/^Bearer\s+(\S+)\s*$/i)?.[1]
     const registered = await ctx.db.transaction((q) => findRegisteredClient(q, params.clientId))
@@ -32,11 +33,11 @@ export default defineFunction({
       throw invalidRegistrationToken()
     }
     const { application } = registered
-    if (c.req.method === 'GET')
-      return c.json(registrationResponse(application, registered.metadata, org.issuer), 200, NO_STORE)
-    if (c.req.method === 'DELETE') {
+    if (ctx.method === 'GET')
+      return json(registrationResponse(application, registered.metadata, org.issuer), 200, NO_STORE)
+    if (ctx.method === 'DELETE') {
       await deleteRegisteredClient(ctx, application)
-      return c.body(null, 204, NO_STORE)
+      return empty(204, NO_STORE)
     }
     // §2.2: the request carries the client_id, and the whole metadata, which replaces it.
     if (ctx.body.client_id !== application.clientId)
@@ -44,6 +45,6 @@ export default defineFunction({
     const { settings, extras } = parseRegistration(ctx.body)
     checkRegistrationScopes(settings.allowedScopes)
     const { app, clientSecret } = await updateRegisteredClient(ctx, application, settings, extras)
-    return c.json(registrationResponse(app, extras, org.issuer, { clientSecret }), 200, NO_STORE)
+    return json(registrationResponse(app, extras, org.issuer, { clientSecret }), 200, NO_STORE)
   },
 })

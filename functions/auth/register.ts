@@ -4,6 +4,7 @@ import { digestOf } from '../../shared/crypto/random.ts'
 import { hitRateLimit, useRegistrationToken } from '../../shared/db/rate-limits.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
 import { bearerError, OAuthError, quoteAuthParam, rateLimited } from '../../shared/http/errors.ts'
+import { json } from '../../shared/http/reply.ts'
 import {
   checkRegistrationScopes,
   parseRegistration,
@@ -19,7 +20,7 @@ export default defineFunction({
   path: '/oauth/register',
   body: z.looseObject({}),
   bodyType: 'json',
-  handler: async (c, ctx) => {
+  answer: async (ctx) => {
     const { org } = ctx
     const perHour = policyOf(org).registrationsPerIpPerHour
     const limit = await ctx.db.transaction((q) =>
@@ -41,7 +42,7 @@ export default defineFunction({
     const { settings, extras } = parseRegistration(ctx.body)
     checkRegistrationScopes(settings.allowedScopes)
     const { app, clientSecret, registrationAccessToken } = await registerClient(ctx, settings, extras)
-    return c.json(
+    return json(
       registrationResponse(app, extras, org.issuer, { clientSecret, registrationAccessToken }),
       201,
       NO_STORE,

@@ -5,7 +5,7 @@ import { insertAuditEvent } from '../../shared/db/audit.ts'
 import { insertRevokedAccessToken } from '../../shared/db/revocations.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
 import { OAuthError } from '../../shared/http/errors.ts'
-import type { Answer } from '../../shared/http/reply.ts'
+import type { Reply } from '../../shared/http/reply.ts'
 import { verifyAccessToken } from '../../shared/oauth/access-token.ts'
 import { ClientAuthFields } from '../../shared/oauth/client-auth-schema.ts'
 import { authenticateClient } from '../../shared/oauth/client-authentication.ts'
@@ -14,7 +14,7 @@ import { NO_STORE } from '../../shared/oauth/token-response.ts'
 
 // §2.2: 200 with nothing the client needs to read; an empty body with its length, so the
 // answer is not chunked.
-const REVOKED: Answer = { status: 200, body: '', headers: NO_STORE }
+const REVOKED: Reply = { status: 200, body: '', headers: NO_STORE }
 
 const RevocationRequest = z.object({
   token: z.string(),

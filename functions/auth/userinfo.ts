@@ -3,7 +3,7 @@ import * as z from 'zod'
 import { findUserById } from '../../shared/db/users.ts'
 import { defineFunction } from '../../shared/http/define-function.ts'
 import { bearerError } from '../../shared/http/errors.ts'
-import { jsonAnswer } from '../../shared/http/reply.ts'
+import { json } from '../../shared/http/reply.ts'
 import { verifyAccessToken } from '../../shared/oauth/access-token.ts'
 import { NO_STORE } from '../../shared/oauth/token-response.ts'
 import { userClaims } from '../../shared/oidc/claims.ts'
@@ -30,6 +30,6 @@ export default defineFunction({
     const user = await ctx.db.transaction((q) => findUserById(q, claims.sub))
     if (!user?.isActive)
       throw bearerError('invalid_token', 'the access token does not belong to an active user')
-    return jsonAnswer(userClaims(user, scopes), 200, NO_STORE)
+    return json(userClaims(user, scopes), 200, NO_STORE)
   },
 })

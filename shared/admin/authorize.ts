@@ -6,9 +6,9 @@
  */
 import type { AdminScope } from '../admin-scopes.ts'
 import type { AuditEvent } from '../db/audit.ts'
-import type { HandlerContext } from '../http/define-function.ts'
 import { bearerError, OAuthError, quoteAuthParam } from '../http/errors.ts'
 import { verifyAccessToken } from '../oauth/access-token.ts'
+import type { RequestScope } from '../request-scope.ts'
 
 export interface AdminActor {
   readonly clientId: string
@@ -17,7 +17,7 @@ export interface AdminActor {
   readonly audit: Pick<AuditEvent, 'actorType' | 'actorId' | 'ip' | 'userAgent' | 'requestId'>
 }
 
-type Ctx = Pick<HandlerContext<unknown, unknown, unknown>, 'runtime' | 'org' | 'request'>
+type Ctx = Pick<RequestScope, 'runtime' | 'org' | 'request'>
 
 /**
  * @throws OAuthError 401 (no token, or an invalid one) or 403 insufficient_scope.

@@ -16,8 +16,8 @@ import {
 } from '../db/applications.ts'
 import { insertAuditEvent } from '../db/audit.ts'
 import type { Queryable } from '../db/database.ts'
-import type { TenantDatabase } from '../http/define-function.ts'
 import { ProblemError } from '../http/errors.ts'
+import type { TenantDatabase } from '../request-scope.ts'
 import {
   type ApplicationSettings,
   applyPatch,

@@ -5,23 +5,12 @@
  * comes back every cache is cleared, since notifications may have been missed.
  */
 import pg from 'pg'
-import type { Queryable } from '../db/database.ts'
+import type { Change, ChangeKind, Queryable } from '../db/database.ts'
 import type { Logger } from '../log.ts'
 
 export const INVALIDATION_CHANNEL = 'zenoauth_invalidate'
 
-export type ChangeKind = 'organization' | 'application' | 'keys' | 'revocation'
-
-export interface Change {
-  readonly kind: ChangeKind
-  readonly organizationId: string
-  /** What changed within the organization (a client_id, a jti), when not all of it. */
-  readonly id: string | undefined
-}
-
-// Changes made by a transaction still open, by its connection: applied to this process's own
-// caches the moment it commits (see Database), before the NOTIFY comes back.
-const pending = new WeakMap<Queryable, Change[]>()
+export type { Change, ChangeKind }
 
 /**
  * Announces a change when the surrounding transaction commits: to this process at once, to
@@ -38,16 +27,9 @@ export async function notifyChange(
     INVALIDATION_CHANNEL,
     [kind, organizationId, id ?? ''].join(' '),
   ])
-  const list = pending.get(q) ?? []
-  list.push({ kind, organizationId, id })
-  pending.set(q, list)
-}
-
-/** The changes a transaction on `q` announced, forgotten once taken. */
-export function takeAnnouncedChanges(q: Queryable): Change[] {
-  const list = pending.get(q) ?? []
-  pending.delete(q)
-  return list
+  // Applied to this process's own caches the moment the transaction commits (Database),
+  // before the NOTIFY comes back.
+  q.announce?.({ kind, organizationId, id })
 }
 
 function parseChange(payload: string | undefined): Change | undefined {

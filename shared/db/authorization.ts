@@ -1,6 +1,6 @@
 /** SQL for the authorization code flow: pending requests, codes, consents. */
 import { type BatchedStatement, byPosition, itemsParameter } from './batch.ts'
-import type { Queryable } from './database.ts'
+import type { Queryable, TenantDatabase } from './database.ts'
 
 export interface PendingRequest {
   readonly id: string
@@ -248,6 +248,14 @@ export const codeConsumption: BatchedStatement<CodeUse, ConsumedCode | undefined
     )
     return byPosition(uses.length, rows, (r) => ({ code: toCode(r), userActive: r.user_active === true }))
   },
+}
+
+/** Consumes a code for an exchange, in the next of the organization's batches of codeConsumption. */
+export function consumeAuthorizationCode(
+  db: TenantDatabase,
+  use: CodeUse,
+): Promise<ConsumedCode | undefined> {
+  return db.batched(codeConsumption, use)
 }
 
 /** What the first use of a code issued. */

@@ -6,7 +6,6 @@
  */
 import { createHash } from 'node:crypto'
 import pg from 'pg'
-import { type Change, takeAnnouncedChanges } from '../cache/invalidation.ts'
 import type { Config } from '../config.ts'
 import { serviceUnavailable } from '../http/errors.ts'
 import type { Logger } from '../log.ts'
@@ -18,6 +17,21 @@ export interface Queryable {
     text: string,
     values?: unknown[],
   ): Promise<pg.QueryResult<R>>
+  /**
+   * Inside a transaction: keeps a change to announce to this process's caches right after it
+   * commits (cache/invalidation.ts notifyChange; forgotten on rollback). Absent elsewhere.
+   */
+  announce?(change: Change): void
+}
+
+export type ChangeKind = 'organization' | 'application' | 'keys' | 'revocation'
+
+/** A change to what the caches hold (cache/invalidation.ts). */
+export interface Change {
+  readonly kind: ChangeKind
+  readonly organizationId: string
+  /** What changed within the organization (a client_id, a jti), when not all of it. */
+  readonly id: string | undefined
 }
 
 export interface DatabaseOptions {
@@ -51,6 +65,18 @@ export interface TransactionOptions {
    * ANALYZE of the table made the connections plan again (test/shared/db/plans.test.ts).
    */
   readonly byKey?: boolean
+}
+
+/**
+ * The tenant's database: every transaction is scoped to one organization. As a Queryable
+ * itself, each `query` is one statement in its own transaction and one round trip
+ * (Database.statement): for work that is a single statement. `batched` is for this layer's
+ * verbs (consumeAuthorizationCode, rotateRefreshToken, issueCodeForSession), not their callers.
+ */
+export interface TenantDatabase extends Queryable {
+  transaction<T>(fn: (q: Queryable) => Promise<T>, options?: TransactionOptions): Promise<T>
+  /** `item`'s share of a statement run for many requests at once (Database.batched). */
+  batched<I, O>(statement: BatchedStatement<I, O>, item: I): Promise<O>
 }
 
 /** How often a batched statement ran, for how many requests in all, and how many wait now. */
@@ -262,6 +288,7 @@ export class Database {
     const scope = this.scopeValues(organizationId, options)
     let broken = false
     let opened = false
+    let changes: Change[] | undefined
     const q: Queryable = {
       query: (text, values) => {
         // The first statement carries BEGIN and the scope with it: one round trip fewer.
@@ -269,15 +296,17 @@ export class Database {
         opened = true
         return run(client, text, values, first ? scope : undefined)
       },
+      announce: (change) => {
+        changes ??= []
+        changes.push(change)
+      },
     }
     try {
       const result = await fn(q)
       if (opened) await client.query('COMMIT')
-      const changes = takeAnnouncedChanges(q)
-      if (changes.length) this.onCommit?.(changes)
+      if (changes) this.onCommit?.(changes)
       return result
     } catch (err) {
-      takeAnnouncedChanges(q)
       if (opened)
         await client.query('ROLLBACK').catch(() => {
           broken = true

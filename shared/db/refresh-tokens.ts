@@ -1,6 +1,6 @@
 /** SQL for refresh tokens and their families. */
 import { type BatchedStatement, byPosition, itemsParameter } from './batch.ts'
-import type { Queryable } from './database.ts'
+import type { Queryable, TenantDatabase } from './database.ts'
 import { type CounterAfterHit, rateLimitHitSql } from './rate-limits.ts'
 
 export interface RefreshFamily {
@@ -273,8 +273,16 @@ export const refreshRotation: BatchedStatement<Rotation, RotationRecord> = {
 }
 
 /**
- * What became of one use of a refresh token, rotated by `rotate` (the refresh grant passes
- * its organization's batches of refreshRotation).
+ * Rotates a refresh token: one use of it, in the next of the organization's batches of
+ * refreshRotation (see consumeRefreshToken for what can become of it).
+ */
+export function rotateRefreshToken(db: TenantDatabase, rotation: Rotation): Promise<RefreshLookup> {
+  return consumeRefreshToken(db, rotation, (r) => db.batched(refreshRotation, r))
+}
+
+/**
+ * What became of one use of a refresh token, rotated by `rotate` (rotateRefreshToken passes
+ * the organization's batches of refreshRotation).
  *
  * When no usable token was found, a second statement says why: a token rotated away before
  * is a reuse, reported with its family so the caller revokes all of it. A concurrent use of

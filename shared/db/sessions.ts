@@ -1,7 +1,7 @@
 /** SQL for browser sessions. */
 import type { AuthorizationCode } from './authorization.ts'
 import { type BatchedStatement, itemsParameter } from './batch.ts'
-import type { Queryable } from './database.ts'
+import type { Queryable, TenantDatabase } from './database.ts'
 import { prefixedUserColumns, type User, userOfPrefixed } from './users.ts'
 
 export interface Session {
@@ -134,6 +134,14 @@ export interface SignedInCode extends CodeRequest {
   readonly digest: Buffer
   readonly ttlSeconds: number
   readonly firstParty: boolean
+}
+
+/** Issues a code to a signed-in browser in one statement, in the next batch of signedInCodes. */
+export function issueCodeForSession(
+  db: TenantDatabase,
+  code: SignedInCode,
+): Promise<SignedInGrant | undefined> {
+  return db.batched(signedInCodes, code)
 }
 
 /**

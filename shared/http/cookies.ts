@@ -1,13 +1,11 @@
 /**
  * Cookies of the browser-facing pages: HttpOnly, SameSite, and on anything but plain-http
  * localhost also Secure with the `__Host-` prefix (no Domain, Path=/), so a sibling host
- * cannot set or read them.
+ * cannot set or read them. Reading takes the request's headers; setting makes a Set-Cookie
+ * value that a function returns with its reply (withCookies).
  */
-import type { Context } from 'hono'
-import { deleteCookie, setCookie } from 'hono/cookie'
-import { parse } from 'hono/utils/cookie'
+import { parse, serialize } from 'hono/utils/cookie'
 import type { Organization } from '../tenancy.ts'
-import { requestHeader } from './headers.ts'
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
 
@@ -29,26 +27,27 @@ export function cookieName(org: Organization, name: string): string {
   return plainLocalhost(org) ? `zenoauth-${name}` : `__Host-zenoauth-${name}`
 }
 
-/**
- * A cookie of the request, parsed as hono/cookie's getCookie parses it, from the Cookie
- * header Node has already parsed: getCookie would first build an undici Headers object of
- * every request header (requestHeader).
- */
-export function readCookie(c: Context, org: Organization, name: string): string | undefined {
-  const header = requestHeader(c, 'cookie')
+interface CookieSource {
+  readonly org: Organization
+  header(name: string): string | undefined
+}
+
+/** A cookie of the request, by its unprefixed name. */
+export function readCookie(from: CookieSource, name: string): string | undefined {
+  const header = from.header('cookie')
   if (!header) return undefined
-  const full = cookieName(org, name)
+  const full = cookieName(from.org, name)
   return parse(header, full)[full]
 }
 
-export function writeCookie(
-  c: Context,
+/** The Set-Cookie value that sets `name` to `value`. */
+export function setCookie(
   org: Organization,
   name: string,
   value: string,
   options: { sameSite: 'Lax' | 'Strict'; maxAgeSeconds?: number },
-): void {
-  setCookie(c, cookieName(org, name), value, {
+): string {
+  return serialize(cookieName(org, name), value, {
     path: '/',
     httpOnly: true,
     secure: !plainLocalhost(org),
@@ -57,6 +56,13 @@ export function writeCookie(
   })
 }
 
-export function clearCookie(c: Context, org: Organization, name: string): void {
-  deleteCookie(c, cookieName(org, name), { path: '/', secure: !plainLocalhost(org), httpOnly: true })
+/** The Set-Cookie value that deletes `name`. */
+export function clearCookie(org: Organization, name: string): string {
+  return serialize(cookieName(org, name), '', {
+    path: '/',
+    secure: !plainLocalhost(org),
+    httpOnly: true,
+    maxAge: 0,
+    expires: new Date(0),
+  })
 }

@@ -3,14 +3,10 @@
  * token, UserInfo, revocation, PAR. No credentials ride along (tokens go in headers and
  * bodies, never cookies), so any origin may, and no `Vary: Origin` is needed.
  *
- * Written here rather than taken from hono/cors, which sets its headers through `c.res`
- * before the handler runs; Hono must then copy every response to merge them (a new Response
- * and body stream per request, a tenth of the token endpoint's time). These are set the way
- * the request id is (responseHeaders): on Node's response, merged when it is written.
+ * The pipeline adds the headers to every answer of these routes (pipeline.ts); a preflight is
+ * answered by the route that catches the methods a path does not serve (app.ts).
  */
-import type { Context } from 'hono'
-import { requestHeader, responseHeaders } from './headers.ts'
-import { reply } from './reply.ts'
+import { empty, type Reply } from './reply.ts'
 
 const ALLOW_HEADERS = 'authorization, content-type, dpop'
 // What a page may read besides the CORS-safelisted headers: the error details and limits.
@@ -26,7 +22,7 @@ const SIMPLE = { 'access-control-allow-origin': '*', 'access-control-expose-head
 /** The headers of an answer to a non-preflight request, as name, value, name, value. */
 export const CORS_RESPONSE_HEADERS: readonly string[] = Object.entries(SIMPLE).flat()
 
-/** The paths that answer CORS (Hono patterns: `/*` is a prefix); all the auth plane's. */
+/** The paths that answer CORS (`/*` is a prefix); all the auth plane's. */
 export const PUBLIC_CORS_PATHS = [
   '/.well-known/*',
   '/oauth/token',
@@ -40,14 +36,7 @@ export function hasPublicCors(path: string): boolean {
   return PUBLIC_CORS_PATHS.some((p) => (p.endsWith('/*') ? path.startsWith(p.slice(0, -1)) : path === p))
 }
 
-export function publicCors() {
-  return async (c: Context, next: () => Promise<void>): Promise<Response | undefined> => {
-    // A preflight: answered here, the handler never runs.
-    if (c.req.method === 'OPTIONS' && requestHeader(c, 'access-control-request-method') !== undefined)
-      return reply(null, 204, PREFLIGHT)
-    const finish = responseHeaders(c, SIMPLE)
-    await next()
-    finish()
-    return undefined
-  }
+/** The answer to a CORS preflight. */
+export function preflight(): Reply {
+  return empty(204, PREFLIGHT)
 }

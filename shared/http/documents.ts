@@ -1,16 +1,11 @@
 /**
  * Public documents: GET endpoints whose answer depends only on the organization and on what
  * the process caches for it (discovery metadata, the JWKS), never on who asks. A function
- * declares one with `document` instead of `handler` (see defineFunction); it is rendered once
- * per cached state, carries a strong ETag and answers a matching If-None-Match with 304.
- * Over Node's HTTP server a plain GET of exactly such a path is answered before Hono
- * (direct.ts); through the app the function answers it the ordinary way.
+ * answers one with `answer: serveDocument(render)`: it is rendered once per cached state,
+ * carries a strong ETag and answers a matching If-None-Match with 304.
  */
 import { createHash } from 'node:crypto'
-import type { Runtime } from '../runtime.ts'
-import type { Organization } from '../tenancy.ts'
-import type { Answer } from './reply.ts'
-import type { ErrorDialect } from './serialize-error.ts'
+import type { Reply } from './reply.ts'
 
 export interface PublicDocument {
   readonly body: string
@@ -20,13 +15,11 @@ export interface PublicDocument {
   readonly cacheControl: string
 }
 
-export interface DocumentContext {
-  readonly org: Organization
-  readonly runtime: Runtime
-}
-
-/** Renders the document of an organization; expected to return the same object while nothing changed. */
-export type RenderDocument = (ctx: DocumentContext) => Promise<PublicDocument>
+/**
+ * Renders the document of a request's organization (`C` is what it reads of the request
+ * scope); expected to return the same object while nothing changed.
+ */
+export type RenderDocument<C> = (ctx: C) => Promise<PublicDocument>
 
 /** A JSON document with its ETag, cacheable by anyone for `maxAgeSeconds`. */
 export function jsonDocument(body: string, maxAgeSeconds: number): PublicDocument {
@@ -53,7 +46,7 @@ export function noneMatch(header: string | undefined, etag: string): boolean {
 }
 
 /** What answers `doc` to a request that sent `ifNoneMatch`. */
-export function answerDocument(doc: PublicDocument, ifNoneMatch: string | undefined): Answer {
+export function answerDocument(doc: PublicDocument, ifNoneMatch: string | undefined): Reply {
   const headers = { 'cache-control': doc.cacheControl, etag: doc.etag, 'content-type': doc.contentType }
   // A 304 carries what the 200 would (RFC 9110 §15.4.5), the content type included, which
   // @hono/node-server would otherwise fill in as text/plain.
@@ -62,11 +55,9 @@ export function answerDocument(doc: PublicDocument, ifNoneMatch: string | undefi
     : { status: 200, body: doc.body, headers }
 }
 
-/** A mounted document route, as the Node listener serves it (direct.ts). */
-export interface DocumentRoute {
-  readonly path: string
-  readonly plane: string
-  /** How its errors are answered (the function's `errors`, else by path). */
-  readonly dialect: ErrorDialect
-  readonly render: RenderDocument
+/** The `answer` of a function that serves the document `render` makes. */
+export function serveDocument<C extends { header(name: string): string | undefined }>(
+  render: RenderDocument<C>,
+): (ctx: C) => Promise<Reply> {
+  return async (ctx) => answerDocument(await render(ctx), ctx.header('if-none-match'))
 }

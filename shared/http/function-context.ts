@@ -1,13 +1,15 @@
 /**
- * What a function is given, however its request arrived: through Hono (app.ts) or over Node
- * before Hono (direct.ts). Both build it here, so a function sees the same organization,
- * parameters, query and body, parsed and validated in its dialect, either way.
+ * What a function is given (HandlerContext): the organization of the request's Host, the
+ * caller authenticated when the function has a scope, then its parameters, query and body,
+ * parsed and validated in its dialect. Built by the pipeline (pipeline.ts) for every request,
+ * over Node and in process alike.
  */
 import { type AdminActor, authorizeAdmin } from '../admin/authorize.ts'
 import type { Logger } from '../log.ts'
+import type { RequestMeta } from '../request-scope.ts'
 import type { Runtime } from '../runtime.ts'
 import type { Organization } from '../tenancy.ts'
-import type { AnyFunction, HandlerContext, RequestMeta } from './define-function.ts'
+import type { AnyFunction, HandlerContext } from './define-function.ts'
 import { notFound } from './errors.ts'
 import {
   type BodyType,
@@ -39,7 +41,7 @@ export function invocable(fn: AnyFunction): Invocable {
   }
 }
 
-/** A request as either transport presents it. */
+/** A request as the transport (Node or an in-process web Request) presents it. */
 export interface FunctionRequest {
   readonly method: string
   /** A request header by lower-case name. */
@@ -116,6 +118,7 @@ class Context implements HandlerContext<unknown, unknown, unknown> {
   readonly body: unknown
   readonly query: unknown
   readonly params: unknown
+  readonly method: string
   readonly org: Organization
   readonly runtime: Runtime
   readonly db: HandlerContext<unknown, unknown, unknown>['db']
@@ -138,6 +141,7 @@ class Context implements HandlerContext<unknown, unknown, unknown> {
     this.body = body
     this.query = query
     this.params = params
+    this.method = req.method
     this.org = org
     this.runtime = runtime
     this.request = req.meta

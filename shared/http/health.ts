@@ -7,45 +7,47 @@
  */
 import { MIGRATIONS } from '../db/migrations.gen.ts'
 import type { Runtime } from '../runtime.ts'
-import type { App } from './app.ts'
-import { jsonReply, reply } from './reply.ts'
+import type { Route } from './pipeline.ts'
+import { json, type Reply, text } from './reply.ts'
 
 const NO_STORE = { 'cache-control': 'no-store' }
 
-export function mountHealth(app: App, runtime: Runtime): void {
+/** The routes every process serves, whatever its planes. */
+export function healthRoutes(runtime: Runtime): Route[] {
   const readiness = readinessCheck(runtime)
-
-  app.get('/health/liveness', (c) => {
-    c.set('route', '/health/liveness')
-    return jsonReply({ status: 'ok' }, 200, NO_STORE)
+  const route = (path: string, work: () => Reply | Promise<Reply>): Route => ({
+    path,
+    plane: 'none',
+    dialect: 'problem',
+    cors: false,
+    work,
   })
-
-  app.get('/health/readiness', async (c) => {
-    c.set('route', '/health/readiness')
-    if (runtime.draining) return jsonReply({ status: 'draining' }, 503, NO_STORE)
-    const state = await readiness()
-    if (state.problem === undefined) return jsonReply({ status: 'ok' }, 200, NO_STORE)
-    if (state.servesFromCacheFor > 0) {
-      // Every pod shares the database: an outage is the same for all, so taking them all out
-      // of rotation would turn a partial outage (what the caches can still serve) into a total one.
-      return jsonReply(
-        {
-          status: 'degraded',
-          detail: `${state.problem} Serving from caches for up to ${Math.ceil(state.servesFromCacheFor / 1000)} s more.`,
-        },
-        200,
-        NO_STORE,
-      )
-    }
-    return jsonReply({ status: 'unavailable', detail: state.problem }, 503, NO_STORE)
-  })
-
-  app.get('/metrics', async (c) => {
-    c.set('route', '/metrics')
-    runtime.metrics.collectProcessMetrics()
-    const body = await runtime.metrics.registry.metrics()
-    return reply(body, 200, { 'content-type': runtime.metrics.registry.contentType, ...NO_STORE })
-  })
+  return [
+    route('/health/liveness', () => json({ status: 'ok' }, 200, NO_STORE)),
+    route('/health/readiness', async () => {
+      if (runtime.draining) return json({ status: 'draining' }, 503, NO_STORE)
+      const state = await readiness()
+      if (state.problem === undefined) return json({ status: 'ok' }, 200, NO_STORE)
+      if (state.servesFromCacheFor > 0) {
+        // Every pod shares the database: an outage is the same for all, so taking them all out
+        // of rotation would turn a partial outage (what the caches can still serve) into a total one.
+        return json(
+          {
+            status: 'degraded',
+            detail: `${state.problem} Serving from caches for up to ${Math.ceil(state.servesFromCacheFor / 1000)} s more.`,
+          },
+          200,
+          NO_STORE,
+        )
+      }
+      return json({ status: 'unavailable', detail: state.problem }, 503, NO_STORE)
+    }),
+    route('/metrics', async () => {
+      runtime.metrics.collectProcessMetrics()
+      const body = await runtime.metrics.registry.metrics()
+      return text(body, runtime.metrics.registry.contentType, 200, NO_STORE)
+    }),
+  ]
 }
 
 /** What a readiness check found: nothing wrong, or a problem and how long the caches can cover it. */

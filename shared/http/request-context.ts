@@ -4,9 +4,9 @@
  * log line once answered.
  */
 import { randomUUID } from 'node:crypto'
+import type { RequestMeta } from '../request-scope.ts'
 import type { Runtime } from '../runtime.ts'
 import { clientAddress, type ProxyTrust } from './client-ip.ts'
-import type { RequestMeta } from './define-function.ts'
 
 // Accepted as given when it looks like an id, never when it could smuggle anything into logs.
 const REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/

@@ -7,8 +7,7 @@ import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { getRequestListener } from '@hono/node-server'
 import type { Runtime } from '../runtime.ts'
-import { type App, directRoutesOf } from './app.ts'
-import { withDirectRoutes } from './direct.ts'
+import type { App } from './app.ts'
 import { HttpError } from './errors.ts'
 import { recordRequest, requestIdFrom } from './request-context.ts'
 import { errorParts } from './serialize-error.ts'
@@ -112,16 +111,18 @@ function isHostHeader(host: string): boolean {
   }
 }
 
+/** What production's server runs for every request: Host made canonical, then the app. */
+export function requestListener(runtime: Runtime, app: App): RequestListener {
+  // autoCleanupIncoming off: functions read their bodies themselves and Node's HTTP server
+  // discards an unread one; node-server's own draining put listeners and a timer on every POST.
+  const hono = getRequestListener(app.fetch, { hostname: runtime.config.host, autoCleanupIncoming: false })
+  return withCanonicalHost(runtime, hono)
+}
+
 export function startServer(runtime: Runtime, app: App): Promise<RunningServer> {
   const { config, log } = runtime
   return new Promise((resolve, reject) => {
-    // autoCleanupIncoming off: functions read their bodies themselves and Node's HTTP server
-    // discards an unread one; node-server's own draining put listeners and a timer on every POST.
-    const hono = getRequestListener(app.fetch, { hostname: config.host, autoCleanupIncoming: false })
-    // Public documents and answer functions are answered before Hono (direct.ts).
-    const server = createServer(
-      withCanonicalHost(runtime, withDirectRoutes(runtime, directRoutesOf(app), hono)),
-    )
+    const server = createServer(requestListener(runtime, app))
     server.listen(config.port, config.host, () => {
       const info = server.address() as AddressInfo
       log.info(
@@ -151,7 +152,7 @@ export function startServer(runtime: Runtime, app: App): Promise<RunningServer> 
         let forced = false
         const closed = new Promise<void>((done) => server.close(() => done()))
         // Keep-alive sockets that go idle are closed as they do; responses sent while draining
-        // carry `Connection: close` (see app.ts).
+        // carry `Connection: close` (pipeline.ts).
         const idle = setInterval(() => 'closeIdleConnections' in server && server.closeIdleConnections(), 50)
         const deadline = setTimeout(() => {
           forced = true

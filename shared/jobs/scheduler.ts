@@ -2,23 +2,34 @@
  * Scheduled jobs. Every process ticks; exactly one runs a job at a time, the one that gets
  * the job's session advisory lock (pg_try_advisory_lock) on its direct LISTEN connection.
  */
-import type { Runtime } from '../runtime.ts'
+import type { InvalidationBus } from '../cache/invalidation.ts'
+import type { Config } from '../config.ts'
+import type { Database } from '../db/database.ts'
+import type { Logger } from '../log.ts'
+
+/** What a job may use (the Runtime is one). */
+export interface JobContext {
+  readonly db: Database
+  readonly config: Pick<Config, 'masterKey' | 'keyRotationPeriodMs'>
+  readonly log: Logger
+  readonly bus: Pick<InvalidationBus, 'withSessionLock'>
+}
 
 export interface Job {
   readonly name: string
   /** Advisory lock key: one per job. */
   readonly lockKey: number
   readonly intervalMs: number
-  run(runtime: Runtime): Promise<void>
+  run(context: JobContext): Promise<void>
 }
 
 export class Scheduler {
-  private readonly runtime: Runtime
+  private readonly runtime: JobContext
   private readonly jobs: readonly Job[]
   private readonly timers: NodeJS.Timeout[] = []
   private readonly running = new Set<Promise<unknown>>()
 
-  constructor(runtime: Runtime, jobs: readonly Job[]) {
+  constructor(runtime: JobContext, jobs: readonly Job[]) {
     this.runtime = runtime
     this.jobs = jobs
   }

@@ -124,31 +124,3 @@ async function verifySignatureAndClaims(
       (Array.isArray(payload.aud) && payload.aud.every((a) => typeof a === 'string')))
   return valid ? (payload as AccessTokenClaims) : undefined
 }
-
-/**
- * The digests of tokens verified (signature and claims) for an organization: a bounded set,
- * oldest first out. A hit only re-reads the token's payload (payloadOf); expiry, the deny list
- * and the client are checked on every use by verifyAccessToken.
- */
-export class VerifiedTokenCache {
-  private readonly entries = new Set<string>()
-  private readonly maxEntries: number
-
-  constructor(maxEntries = 10_000) {
-    this.maxEntries = maxEntries
-  }
-
-  has(key: string): boolean {
-    return this.entries.has(key)
-  }
-
-  add(key: string): void {
-    if (this.entries.size >= this.maxEntries)
-      this.entries.delete(this.entries.values().next().value as string)
-    this.entries.add(key)
-  }
-
-  clear(): void {
-    this.entries.clear()
-  }
-}

@@ -7,9 +7,9 @@
 import { createLocalJWKSet, createRemoteJWKSet, customFetch, type JWTVerifyGetKey, jwtVerify } from 'jose'
 import { digestOf, digestsEqual } from '../crypto/random.ts'
 import { insertClientAssertionJti } from '../db/revocations.ts'
-import type { HandlerContext } from '../http/define-function.ts'
 import { invalidClient, OAuthError } from '../http/errors.ts'
 import { unstorable } from '../http/parse-request.ts'
+import type { RequestScope } from '../request-scope.ts'
 import type { Client } from './clients.ts'
 import { keySetFetch } from './key-fetch.ts'
 
@@ -92,7 +92,7 @@ export function presentedCredentials(
  *   client, or one using a method other than its registered one.
  */
 export async function authenticateClient(
-  ctx: Pick<HandlerContext<unknown, unknown, unknown>, 'runtime' | 'org' | 'db' | 'request'>,
+  ctx: Pick<RequestScope, 'runtime' | 'org' | 'db' | 'request'>,
   authorization: string | undefined,
   body: ClientAuthParameters,
   audiences: readonly string[],
@@ -115,7 +115,7 @@ export async function authenticateClient(
 }
 
 async function authenticate(
-  ctx: Pick<HandlerContext<unknown, unknown, unknown>, 'runtime' | 'org' | 'db'>,
+  ctx: Pick<RequestScope, 'runtime' | 'org' | 'db'>,
   authorization: string | undefined,
   body: ClientAuthParameters,
   audiences: readonly string[],
@@ -190,7 +190,7 @@ function keySetOf(client: Client): JWTVerifyGetKey | undefined {
 
 /** RFC 7523 §3: iss = sub = client_id, aud names this server, exp, a jti seen once. */
 async function verifyAssertion(
-  ctx: Pick<HandlerContext<unknown, unknown, unknown>, 'org' | 'db'>,
+  ctx: Pick<RequestScope, 'org' | 'db'>,
   client: Client,
   assertion: string,
   audiences: readonly string[],

@@ -5,6 +5,7 @@
 import { jsonDocument, type PublicDocument, type RenderDocument } from '../http/documents.ts'
 import { SIGNING_ALGS } from '../keys/generate.ts'
 import { CLAIMS_SUPPORTED, STANDARD_SCOPES } from '../oidc/claims.ts'
+import type { RequestScope } from '../request-scope.ts'
 import type { Organization } from '../tenancy.ts'
 import { ASSERTION_ALGS } from './client-authentication.ts'
 
@@ -66,7 +67,7 @@ const rendered = new WeakMap<Organization, Map<string, { types: string; doc: Pub
 export function metadataDocument(
   name: string,
   build: (org: Organization) => Record<string, unknown>,
-): RenderDocument {
+): RenderDocument<Pick<RequestScope, 'org' | 'runtime' | 'header'>> {
   return async ({ org, runtime }) => {
     const authorizationDetailsTypes = await runtime.clients.authorizationDetailsTypes(org.id)
     let docs = rendered.get(org)

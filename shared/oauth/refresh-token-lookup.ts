@@ -6,12 +6,12 @@
 import { digestOf } from '../crypto/random.ts'
 import { insertAuditEvent } from '../db/audit.ts'
 import { findRefreshToken } from '../db/refresh-tokens.ts'
-import type { HandlerContext } from '../http/define-function.ts'
 import { OAuthError } from '../http/errors.ts'
+import type { RequestScope } from '../request-scope.ts'
 import type { Client } from './clients.ts'
 import { revokeGrants } from './revocation-list.ts'
 
-type Ctx = HandlerContext<unknown, unknown, unknown>
+type Ctx = RequestScope
 
 const REFRESH_TOKEN = /^[A-Za-z0-9_-]{43}$/
 

@@ -14,10 +14,10 @@ import {
   updateApplication,
 } from '../db/applications.ts'
 import { insertAuditEvent } from '../db/audit.ts'
-import type { HandlerContext } from '../http/define-function.ts'
 import { bearerError } from '../http/errors.ts'
+import type { RequestScope } from '../request-scope.ts'
 
-type Ctx = HandlerContext<unknown, unknown, unknown>
+type Ctx = RequestScope
 
 /**
  * RFC 7592 §2: a wrong registration access token, an unknown client and a client deleted

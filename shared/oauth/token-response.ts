@@ -1,5 +1,5 @@
 /** Token endpoint responses (RFC 6749 §5.1): JSON, never cached. */
-import { type Answer, jsonAnswer } from '../http/reply.ts'
+import { json, type Reply } from '../http/reply.ts'
 
 export interface TokenResponse {
   readonly access_token: string
@@ -13,6 +13,6 @@ export interface TokenResponse {
 
 export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const
 
-export function tokenResponse(body: TokenResponse): Answer {
-  return jsonAnswer(body, 200, NO_STORE)
+export function tokenResponse(body: TokenResponse): Reply {
+  return json(body, 200, NO_STORE)
 }

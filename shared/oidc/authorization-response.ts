@@ -3,21 +3,18 @@
  * or an auto-submitted form (OAuth 2.0 Form Post Response Mode). `iss` is always in them
  * (RFC 9207 §2).
  */
-import type { Context } from 'hono'
 import { html, raw } from 'hono/html'
-import { reply } from '../http/reply.ts'
+import { type Reply, redirect } from '../http/reply.ts'
 import { AUTO_SUBMIT_SCRIPT, page } from '../pages/layout.ts'
 import type { ResponseMode } from './authorization-request.ts'
 
 export function authorizationResponse(
-  c: Context,
   target: { redirectUri: string; responseMode: ResponseMode },
   params: Record<string, string | undefined>,
-): Response {
+): Reply {
   const values = Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined)
   if (target.responseMode === 'form_post') {
     return page(
-      c,
       'Continuing…',
       html`<form method="post" action="${target.redirectUri}">
 ${values.map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}
@@ -29,11 +26,5 @@ ${values.map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}">`)}
   }
   const url = new URL(target.redirectUri)
   for (const [k, v] of values) url.searchParams.append(k, v)
-  // An empty text body, not null: @hono/node-server writes a text body straight to the socket,
-  // where a null one would first become an undici Response to be read back.
-  return reply('', 303, {
-    location: url.href,
-    'cache-control': 'no-store',
-    'referrer-policy': 'no-referrer',
-  })
+  return redirect(url.href, 303, { 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' })
 }

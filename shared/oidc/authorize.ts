@@ -4,7 +4,6 @@
  * a code. Steps that need the person go through an interaction: the request is kept server
  * side under a random handle while they sign in and consent.
  */
-import type { Context } from 'hono'
 import { digestOf, randomToken } from '../crypto/random.ts'
 import {
   consumeInteraction,
@@ -14,20 +13,21 @@ import {
   type PendingRequest,
 } from '../db/authorization.ts'
 import type { Queryable } from '../db/database.ts'
-import type { HandlerContext } from '../http/define-function.ts'
 import { oauthDescription } from '../http/errors.ts'
+import { type Reply, redirect } from '../http/reply.ts'
 import type { Client } from '../oauth/clients.ts'
+import type { RequestScope } from '../request-scope.ts'
 import { AuthorizationRedirectError, type AuthorizationRequest } from './authorization-request.ts'
 import { authorizationResponse } from './authorization-response.ts'
 import { verifyIdTokenHint } from './id-token.ts'
 import { policyOf } from './policy.ts'
 import { codeForSignedIn, signedInOf } from './sessions.ts'
 
-type Ctx = HandlerContext<unknown, unknown, unknown>
+type Ctx = RequestScope
 
 /** Redirects an error to the client (RFC 6749 §4.1.2.1), with iss (RFC 9207). */
-export function errorResponse(c: Context, issuer: string, err: AuthorizationRedirectError): Response {
-  return authorizationResponse(c, err.target, {
+export function errorResponse(issuer: string, err: AuthorizationRedirectError): Reply {
+  return authorizationResponse(err.target, {
     error: err.code,
     error_description: oauthDescription(err.message),
     state: err.target.state,
@@ -62,27 +62,25 @@ export interface Interaction {
  * person (login, consent), or an error for the client.
  */
 export async function authorize(
-  c: Context,
   ctx: Ctx,
   client: Client,
   request: AuthorizationRequest,
   interaction?: Interaction,
-): Promise<Response> {
+): Promise<Reply> {
   try {
-    return await proceed(c, ctx, client, request, interaction)
+    return await proceed(ctx, client, request, interaction)
   } catch (err) {
-    if (err instanceof AuthorizationRedirectError) return errorResponse(c, ctx.org.issuer, err)
+    if (err instanceof AuthorizationRedirectError) return errorResponse(ctx.org.issuer, err)
     throw err
   }
 }
 
 async function proceed(
-  c: Context,
   ctx: Ctx,
   client: Client,
   request: AuthorizationRequest,
   interaction?: Interaction,
-): Promise<Response> {
+): Promise<Reply> {
   const target = {
     redirectUri: request.redirectUri,
     state: request.state,
@@ -115,7 +113,7 @@ async function proceed(
     resource: request.resource ?? null,
   }
   const issuedResponse = () =>
-    authorizationResponse(c, target, { code, state: request.state, iss: ctx.org.issuer })
+    authorizationResponse(target, { code, state: request.state, iss: ctx.org.issuer })
 
   // Single sign-on's common case, a signed-in browser asking for nothing that needs a look at
   // the session first (no prompt, max_age, hint or authorization details, no interaction):
@@ -128,7 +126,7 @@ async function proceed(
     !request.idTokenHint &&
     !request.authorizationDetails?.length
   if (plain) {
-    const issued = await codeForSignedIn(c, ctx, {
+    const issued = await codeForSignedIn(ctx, {
       ...asked,
       digest: codeDigest,
       firstParty: client.firstParty,
@@ -141,7 +139,7 @@ async function proceed(
   // nothing here writes anything a later step would need to undo (the session's touch, a new
   // interaction, the code), so each statement runs on its own in one round trip (ctx.db).
   const decide = async (q: Queryable) => {
-    const live = await signedInOf(q, c, ctx)
+    const live = await signedInOf(q, ctx)
     const authenticatedHere =
       live !== undefined &&
       interaction?.pending.sessionId === live.sessionId &&
@@ -159,7 +157,7 @@ async function proceed(
     if (needsLogin) {
       if (request.prompt.includes('none')) fail('login_required', 'the user must sign in')
       const handle = interaction?.handle ?? (await startInteraction(q, ctx, request))
-      return c.redirect(`${ctx.org.issuer}/auth/login?interaction=${handle}`, 303)
+      return redirect(`${ctx.org.issuer}/auth/login?interaction=${handle}`, 303)
     }
 
     if (!client.firstParty) {
@@ -172,7 +170,7 @@ async function proceed(
       if (needsConsent) {
         if (request.prompt.includes('none')) fail('consent_required', 'the user must consent')
         const handle = interaction?.handle ?? (await startInteraction(q, ctx, request))
-        return c.redirect(`${ctx.org.issuer}/auth/consent?interaction=${handle}`, 303)
+        return redirect(`${ctx.org.issuer}/auth/consent?interaction=${handle}`, 303)
       }
     }
 

@@ -1,9 +1,9 @@
 /** Interactions: authorization requests waiting on the person, by their handle. */
 import { digestOf } from '../crypto/random.ts'
 import { findInteraction } from '../db/authorization.ts'
-import type { HandlerContext } from '../http/define-function.ts'
 import { HttpError } from '../http/errors.ts'
 import type { Client } from '../oauth/clients.ts'
+import type { RequestScope } from '../request-scope.ts'
 import type { AuthorizationRequest } from './authorization-request.ts'
 import type { Interaction } from './authorize.ts'
 
@@ -19,7 +19,7 @@ export interface OpenInteraction extends Interaction {
  * @throws HttpError 400 when it is unknown, finished or expired.
  */
 export async function openInteraction(
-  ctx: HandlerContext<unknown, unknown, unknown>,
+  ctx: RequestScope,
   handle: string | undefined,
 ): Promise<OpenInteraction> {
   const expired = () =>

@@ -15,10 +15,10 @@ import {
   recordLoginFailure,
 } from '../db/rate-limits.ts'
 import { findLoginSubject, replacePasswordHash, type User } from '../db/users.ts'
-import type { HandlerContext } from '../http/define-function.ts'
+import type { RequestScope } from '../request-scope.ts'
 import { policyOf } from './policy.ts'
 
-type Ctx = Pick<HandlerContext<unknown, unknown, unknown>, 'org' | 'db' | 'request' | 'runtime'>
+type Ctx = Pick<RequestScope, 'org' | 'db' | 'request' | 'runtime'>
 
 export type LoginOutcome =
   | { readonly ok: true; readonly user: User }

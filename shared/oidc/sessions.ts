@@ -2,7 +2,6 @@
  * Browser sessions: an opaque 256-bit cookie, stored as a SHA-256 digest, with idle and
  * absolute timeouts (DESIGN.md §5).
  */
-import type { Context } from 'hono'
 import { notifyChange } from '../cache/invalidation.ts'
 import { digestOf, randomToken } from '../crypto/random.ts'
 import { type AuditEvent, insertAuditEvent } from '../db/audit.ts'
@@ -12,21 +11,21 @@ import {
   findLiveSession,
   findSignedIn,
   insertSession,
+  issueCodeForSession,
   type Session,
   type SignedIn,
   type SignedInCode,
   type SignedInGrant,
-  signedInCodes,
 } from '../db/sessions.ts'
 import type { User } from '../db/users.ts'
-import { clearCookie, readCookie, writeCookie } from '../http/cookies.ts'
-import type { HandlerContext } from '../http/define-function.ts'
+import { clearCookie, readCookie, setCookie } from '../http/cookies.ts'
 import { revokeGrants } from '../oauth/revocation-list.ts'
+import type { RequestScope } from '../request-scope.ts'
 import { policyOf } from './policy.ts'
 
 export const SESSION_COOKIE = 'session'
 
-type Ctx = Pick<HandlerContext<unknown, unknown, unknown>, 'org' | 'db' | 'request'>
+type Ctx = Pick<RequestScope, 'org' | 'db' | 'request' | 'header'>
 
 export interface LiveSession {
   readonly session: Session
@@ -34,30 +33,29 @@ export interface LiveSession {
 }
 
 /** The request's live session with its (active) user, if any. */
-export async function currentSession(c: Context, ctx: Ctx): Promise<LiveSession | undefined> {
-  const token = readCookie(c, ctx.org, SESSION_COOKIE)
+export async function currentSession(ctx: Ctx): Promise<LiveSession | undefined> {
+  const token = readCookie(ctx, SESSION_COOKIE)
   if (!token || token.length > 100) return undefined
-  return ctx.db.transaction((q) => sessionOf(q, c, ctx))
+  return ctx.db.transaction((q) => sessionOf(q, ctx))
 }
 
 /** The request's signed-in session and active user, narrowly (findSignedIn), if any. */
-export async function signedInOf(q: Queryable, c: Context, ctx: Ctx): Promise<SignedIn | undefined> {
-  const digest = sessionCookieDigest(c, ctx)
+export async function signedInOf(q: Queryable, ctx: Ctx): Promise<SignedIn | undefined> {
+  const digest = sessionCookieDigest(ctx)
   return digest && findSignedIn(q, digest, policyOf(ctx.org).sessionIdleSeconds)
 }
 
 /**
- * A code for the request's session cookie, in the next batch of signedInCodes: whom the code
+ * A code for the request's session cookie, issued in one statement (issueCodeForSession): whom the code
  * was issued to, or undefined (no cookie, no live session, consent needed).
  */
 export async function codeForSignedIn(
-  c: Context,
   ctx: Ctx,
   code: Omit<SignedInCode, 'sessionDigest' | 'idleSeconds'>,
 ): Promise<SignedInGrant | undefined> {
-  const digest = sessionCookieDigest(c, ctx)
+  const digest = sessionCookieDigest(ctx)
   if (!digest) return undefined
-  return ctx.db.batched(signedInCodes, {
+  return issueCodeForSession(ctx.db, {
     ...code,
     sessionDigest: digest,
     idleSeconds: policyOf(ctx.org).sessionIdleSeconds,
@@ -65,27 +63,32 @@ export async function codeForSignedIn(
 }
 
 /** currentSession in the caller's transaction. */
-export async function sessionOf(q: Queryable, c: Context, ctx: Ctx): Promise<LiveSession | undefined> {
-  const digest = sessionCookieDigest(c, ctx)
+export async function sessionOf(q: Queryable, ctx: Ctx): Promise<LiveSession | undefined> {
+  const digest = sessionCookieDigest(ctx)
   if (!digest) return undefined
   const live = await findLiveSession(q, digest, policyOf(ctx.org).sessionIdleSeconds)
   return live?.user?.isActive ? { session: live.session, user: live.user } : undefined
 }
 
 /** The digest of the request's session cookie; undefined without one or with a malformed one. */
-function sessionCookieDigest(c: Context, ctx: Ctx): Buffer | undefined {
-  const token = readCookie(c, ctx.org, SESSION_COOKIE)
+function sessionCookieDigest(ctx: Ctx): Buffer | undefined {
+  const token = readCookie(ctx, SESSION_COOKIE)
   return token && token.length <= 100 ? digestOf(token) : undefined
+}
+
+/** A session just started, and the cookie that carries it (for the reply, withCookies). */
+export interface StartedSession {
+  readonly session: Session
+  readonly cookie: string
 }
 
 /** Starts a session for a user who just authenticated, in the caller's transaction. */
 export async function startSession(
-  c: Context,
   ctx: Ctx,
   q: Queryable,
   user: User,
   amr: string[],
-): Promise<Session> {
+): Promise<StartedSession> {
   const policy = policyOf(ctx.org)
   const token = randomToken()
   const session = await insertSession(q, ctx.org.id, {
@@ -98,8 +101,7 @@ export async function startSession(
     userAgent: ctx.request.userAgent,
   })
   // A session cookie (no Max-Age): the server-side timeouts decide how long it lives.
-  writeCookie(c, ctx.org, SESSION_COOKIE, token, { sameSite: 'Lax' })
-  return session
+  return { session, cookie: setCookie(ctx.org, SESSION_COOKIE, token, { sameSite: 'Lax' }) }
 }
 
 /**
@@ -129,6 +131,7 @@ export async function endUserSessions(
   return ended
 }
 
-export function forgetSessionCookie(c: Context, ctx: Pick<Ctx, 'org'>): void {
-  clearCookie(c, ctx.org, SESSION_COOKIE)
+/** The Set-Cookie value that removes the session cookie. */
+export function forgetSessionCookie(ctx: Pick<Ctx, 'org'>): string {
+  return clearCookie(ctx.org, SESSION_COOKIE)
 }

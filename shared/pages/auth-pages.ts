@@ -1,7 +1,7 @@
 /** The pages a person sees: sign in, consent, their account, logout. */
-import type { Context } from 'hono'
 import { html } from 'hono/html'
 import type { Session } from '../db/sessions.ts'
+import type { Reply } from '../http/reply.ts'
 import type { AuthorizationDetail } from '../oidc/authorization-request.ts'
 import type { Organization } from '../tenancy.ts'
 import type { Device } from './device.ts'
@@ -33,10 +33,9 @@ export interface LoginPageInput {
   readonly redirectUri?: string | undefined
 }
 
-export function loginPage(c: Context, input: LoginPageInput): Response {
+export function loginPage(input: LoginPageInput): Reply {
   const headers: Record<string, string> = input.retryAfter ? { 'retry-after': String(input.retryAfter) } : {}
   return page(
-    c,
     `Sign in — ${input.org.name}`,
     html`<h1>Sign in to ${input.org.name}</h1>
 ${input.clientName ? html`<p>to continue to <strong>${input.clientName}</strong></p>` : ''}
@@ -67,12 +66,11 @@ export interface ConsentPageInput {
   readonly selfRegistered: boolean
 }
 
-export function consentPage(c: Context, input: ConsentPageInput): Response {
+export function consentPage(input: ConsentPageInput): Reply {
   // RFC 7591 §5: a self-registered client's name is unverified, so the page says so and shows
   // where the answer goes, which a look-alike name cannot change.
   const destination = new URL(input.redirectUri).host
   return page(
-    c,
     `Allow ${input.clientName}?`,
     html`<h1>${input.clientName} wants to access your account</h1>
 <p class="muted">Signed in as ${input.userEmail}</p>
@@ -143,7 +141,7 @@ export function formatAgo(at: Date, now: Date): string {
   return count(Math.floor(minutes / 1440), 'day')
 }
 
-export function accountPage(c: Context, input: AccountPageInput): Response {
+export function accountPage(input: AccountPageInput): Reply {
   const { org } = input
   /** A one-button form; `context` completes the button's name for screen readers. */
   const button = (
@@ -159,7 +157,6 @@ ${Object.entries(fields).map(([k, v]) => html`<input type="hidden" name="${k}" v
   const others = input.sessions.filter((s) => s.id !== input.currentSessionId)
   const current = input.sessions.filter((s) => s.id === input.currentSessionId)
   return page(
-    c,
     `Your account — ${org.name}`,
     html`<h1>Your account</h1>
 <p>Signed in to ${org.name} as <strong>${input.email}</strong></p>
@@ -190,18 +187,16 @@ ${button('revoke-consent', { client_id: a.clientId }, 'Remove access', `of ${a.n
   )
 }
 
-export function loggedOutPage(c: Context, org: Organization): Response {
-  return page(c, 'Signed out', html`<h1>You are signed out</h1><p>You have signed out of ${org.name}.</p>`)
+export function loggedOutPage(org: Organization): Reply {
+  return page('Signed out', html`<h1>You are signed out</h1><p>You have signed out of ${org.name}.</p>`)
 }
 
 export function logoutConfirmPage(
-  c: Context,
   org: Organization,
   csrf: string,
   fields: Record<string, string | undefined>,
-): Response {
+): Reply {
   return page(
-    c,
     'Sign out?',
     html`<h1>Sign out of ${org.name}?</h1>
 <form method="post" action="${org.issuer}/oauth/logout">

@@ -4,9 +4,9 @@
  * by hono/html. The Content-Security-Policy admits only the hashed inline style and script.
  */
 import { createHash } from 'node:crypto'
-import type { Context } from 'hono'
 import { html, raw } from 'hono/html'
 import type { HtmlEscapedString } from 'hono/utils/html'
+import type { Reply } from '../http/reply.ts'
 
 type Html = HtmlEscapedString | Promise<HtmlEscapedString>
 
@@ -105,19 +105,15 @@ ${body}
   }
 }
 
-export function page(c: Context, title: string, body: Html, options: PageOptions = {}): Response {
+/** A page in the shared layout, as a reply. */
+export function page(title: string, body: Html, options: PageOptions = {}): Reply {
   const rendered = renderPage(title, body, options)
-  return c.body(rendered.body, options.status ?? 200, rendered.headers)
+  return { status: options.status ?? 200, body: rendered.body, headers: rendered.headers }
 }
 
 /** An error shown to the person, never sent to a redirect URI. */
-export function errorPage(
-  c: Context,
-  status: PageOptions['status'],
-  title: string,
-  detail: string,
-): Response {
-  return page(c, title, errorBody(title, detail), { status: status ?? 400 })
+export function errorPage(status: PageOptions['status'], title: string, detail: string): Reply {
+  return page(title, errorBody(title, detail), { status: status ?? 400 })
 }
 
 export function errorBody(title: string, detail: string): Html {

@@ -5,10 +5,10 @@ import { insertAuditEvent } from '../db/audit.ts'
 import { deleteConsent } from '../db/authorization.ts'
 import type { Queryable } from '../db/database.ts'
 import { deleteUser, findUserById, insertUser, setUserPassword, type User, updateUser } from '../db/users.ts'
-import type { TenantDatabase } from '../http/define-function.ts'
 import { ProblemError } from '../http/errors.ts'
 import { revokeGrants } from '../oauth/revocation-list.ts'
 import { endUserSessions } from '../oidc/sessions.ts'
+import type { TenantDatabase } from '../request-scope.ts'
 import { toStored, type UserInput } from './schema.ts'
 
 interface Ctx {

@@ -19,7 +19,7 @@ export default defineFunction({
   plane: '${plane}',
   method: ${method.startsWith('[') ? method : `'${method}'`},
   path: '${urlPath}',${scope ? "\n  scope: 'users:read'," : ''}
-  handler: (c) => c.json({}),
+  answer: () => json({}),
 })
 `
 
@@ -198,11 +198,26 @@ describe('node build.mjs --check', () => {
     expect(r.stderr).toContain('functions/pim/lazy.ts: imports ../pim/requests.ts, another function')
   })
 
+  it('refuses a function that is not in the one shape (answer(ctx) returning a Reply)', () => {
+    const shaped = (body: string) => `import { defineFunction } from '../../shared/http/define-function.ts'
+export default defineFunction({ plane: 'auth', method: 'GET', path: '/oauth/x', ${body} })
+`
+    const r = check({
+      'functions/auth/handler.ts': shaped('handler: (c) => c.json({})'),
+      'functions/auth/document.ts': shaped('document: async () => doc'),
+      'functions/auth/nothing.ts': shaped('docs: undefined'),
+    })
+    expect(r.status).toBe(1)
+    expect(r.stderr).toContain("functions/auth/handler.ts: `handler` is not a function's shape any more")
+    expect(r.stderr).toContain("functions/auth/document.ts: `document` is not a function's shape any more")
+    expect(r.stderr).toContain('functions/auth/nothing.ts: declares no answer(ctx)')
+  })
+
   it('fails on a module whose route is not declared with literals', () => {
     const r = check({
       'functions/auth/computed.ts': `import { defineFunction } from '../../shared/http/define-function.ts'
 const PATH = '/oauth/x'
-export default defineFunction({ plane: 'auth', method: 'GET', path: PATH, handler: (c) => c.json({}) })
+export default defineFunction({ plane: 'auth', method: 'GET', path: PATH, answer: () => json({}) })
 `,
       'functions/auth/no-define.ts': 'export default { plane: "auth" }\n',
       'functions/auth/bad-method.ts': fn('auth', 'FETCH', '/oauth/y'),

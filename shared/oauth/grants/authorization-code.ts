@@ -6,12 +6,12 @@ import { insertAuditEvent } from '../../db/audit.ts'
 import {
   type AuthorizationCode,
   clearCodeIssuance,
-  codeConsumption,
+  consumeAuthorizationCode,
   takeCodeIssuance,
 } from '../../db/authorization.ts'
 import { insertRevokedAccessToken } from '../../db/revocations.ts'
-import type { HandlerContext } from '../../http/define-function.ts'
 import { OAuthError } from '../../http/errors.ts'
+import type { RequestScope } from '../../request-scope.ts'
 import { newAccessTokenId } from '../access-token.ts'
 import type { Client } from '../clients.ts'
 import { revokeGrants } from '../revocation-list.ts'
@@ -30,7 +30,7 @@ const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/
 const invalidGrant = (description: string) => new OAuthError('invalid_grant', description)
 
 export async function authorizationCodeGrant(
-  ctx: HandlerContext<unknown, unknown, unknown>,
+  ctx: RequestScope,
   client: Client,
   params: AuthorizationCodeParameters,
 ): Promise<TokenResponse> {
@@ -38,12 +38,12 @@ export async function authorizationCodeGrant(
   const codeDigest = digestOf(params.code)
   // The access token's identity is chosen ahead so that consuming the code records it: a
   // second use of the code revokes it. Each step below is one statement in one round trip
-  // (ctx.db.query; the consume shared with the exchanges that arrive with it, codeConsumption);
+  // (ctx.db.query; the consume shared with the exchanges that arrive with it);
   // what must not interleave is ordered by the code's row lock instead.
   const jti = newAccessTokenId()
   const issuedAt = Math.floor(Date.now() / 1000)
   const expiresAt = new Date((issuedAt + client.accessTokenTtl) * 1000)
-  const consumed = await ctx.db.batched(codeConsumption, { digest: codeDigest, jti, expiresAt })
+  const consumed = await consumeAuthorizationCode(ctx.db, { digest: codeDigest, jti, expiresAt })
   if (!consumed) throw await refuseReuse(ctx, client, codeDigest)
   // Refusals below leave the code consumed: one try per code.
   const code = consumed.code
@@ -86,11 +86,7 @@ export async function authorizationCodeGrant(
  * code used twice is refused, and what its first use got is revoked (in one transaction with
  * the audit event).
  */
-async function refuseReuse(
-  ctx: HandlerContext<unknown, unknown, unknown>,
-  client: Client,
-  codeDigest: Buffer,
-): Promise<OAuthError> {
+async function refuseReuse(ctx: RequestScope, client: Client, codeDigest: Buffer): Promise<OAuthError> {
   const reused = await ctx.db.transaction(async (q) => {
     const issued = await takeCodeIssuance(q, codeDigest)
     if (!issued) return false

@@ -1,6 +1,7 @@
 /** Client Credentials Grant — RFC 6749 §4.4. */
-import type { HandlerContext } from '../../http/define-function.ts'
+
 import { OAuthError } from '../../http/errors.ts'
+import type { RequestScope } from '../../request-scope.ts'
 import { issueAccessToken } from '../access-token.ts'
 import type { Client } from '../clients.ts'
 import { audienceFor, grantedScopes, parseScope } from '../scopes.ts'
@@ -12,7 +13,7 @@ export interface ClientCredentialsParameters {
 }
 
 export async function clientCredentialsGrant(
-  ctx: HandlerContext<unknown, unknown, unknown>,
+  ctx: RequestScope,
   client: Client,
   params: ClientCredentialsParameters,
 ): Promise<TokenResponse> {

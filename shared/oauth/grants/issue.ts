@@ -5,14 +5,14 @@
 import { digestOf, randomToken } from '../../crypto/random.ts'
 import type { Queryable } from '../../db/database.ts'
 import { insertRefreshFamilyWithToken } from '../../db/refresh-tokens.ts'
-import type { HandlerContext } from '../../http/define-function.ts'
 import { issueIdToken } from '../../oidc/id-token.ts'
 import { policyOf } from '../../oidc/policy.ts'
+import type { RequestScope } from '../../request-scope.ts'
 import { issueAccessToken } from '../access-token.ts'
 import type { Client } from '../clients.ts'
 import type { TokenResponse } from '../token-response.ts'
 
-type Ctx = HandlerContext<unknown, unknown, unknown>
+type Ctx = RequestScope
 
 export interface Grant {
   readonly userId: string

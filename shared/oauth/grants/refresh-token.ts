@@ -5,10 +5,10 @@
 import { digestOf, randomToken } from '../../crypto/random.ts'
 import { insertAuditEvent } from '../../db/audit.ts'
 import { takeBackHit, weighHit } from '../../db/rate-limits.ts'
-import { consumeRefreshToken, REFRESH_RATE_WINDOW_SECONDS, refreshRotation } from '../../db/refresh-tokens.ts'
-import type { HandlerContext } from '../../http/define-function.ts'
+import { REFRESH_RATE_WINDOW_SECONDS, rotateRefreshToken } from '../../db/refresh-tokens.ts'
 import { OAuthError, rateLimited } from '../../http/errors.ts'
 import { policyOf } from '../../oidc/policy.ts'
+import type { RequestScope } from '../../request-scope.ts'
 import { newAccessTokenId } from '../access-token.ts'
 import type { Client } from '../clients.ts'
 import { revokeGrants } from '../revocation-list.ts'
@@ -25,7 +25,7 @@ export interface RefreshParameters {
 const invalidGrant = (description: string) => new OAuthError('invalid_grant', description)
 
 export async function refreshTokenGrant(
-  ctx: HandlerContext<unknown, unknown, unknown>,
+  ctx: RequestScope,
   client: Client,
   params: RefreshParameters,
 ): Promise<TokenResponse> {
@@ -38,26 +38,20 @@ export async function refreshTokenGrant(
   // family later revokes this access token too.
   const jti = newAccessTokenId()
   const issuedAt = Math.floor(Date.now() / 1000)
-  // One statement, its own transaction, shared with the other refreshes of the organization
-  // that arrive meanwhile (Database.batched): it consumes the token, stores the successor and
-  // counts the use on the family's rate limit, or refuses and changes nothing but the count
-  // (refreshRotation). After a refusal the client can mend (too many uses, a scope or resource
-  // beyond the grant) the token stays usable.
-  const lookup = await consumeRefreshToken(
-    ctx.db,
-    {
-      tokenDigest: digest,
-      clientId: client.clientId,
-      nextDigest: digestOf(next),
-      idleSeconds: client.refreshTokenIdleTtl,
-      perMinute,
-      scope: requestedScope,
-      resource: params.resource ?? [],
-      accessTokenJti: jti,
-      accessTokenExpiresAt: new Date((issuedAt + client.accessTokenTtl) * 1000),
-    },
-    (rotation) => ctx.db.batched(refreshRotation, rotation),
-  )
+  // It consumes the token, stores the successor and counts the use on the family's rate
+  // limit, or refuses and changes nothing but the count. After a refusal the client can mend
+  // (too many uses, a scope or resource beyond the grant) the token stays usable.
+  const lookup = await rotateRefreshToken(ctx.db, {
+    tokenDigest: digest,
+    clientId: client.clientId,
+    nextDigest: digestOf(next),
+    idleSeconds: client.refreshTokenIdleTtl,
+    perMinute,
+    scope: requestedScope,
+    resource: params.resource ?? [],
+    accessTokenJti: jti,
+    accessTokenExpiresAt: new Date((issuedAt + client.accessTokenTtl) * 1000),
+  })
   if (lookup.state === 'invalid') throw invalidGrant('the refresh token is invalid, expired or revoked')
   const family = lookup.family
   if (lookup.state === 'reused') {
