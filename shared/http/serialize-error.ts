@@ -6,6 +6,7 @@
  * a conflict with another, which is a 503 to retry.
  */
 import { sqlStateClass } from '../db/sqlstate.ts'
+import { Unavailable } from '../db/unavailable.ts'
 import type { Logger } from '../log.ts'
 import { errorBody, renderPage } from '../pages/layout.ts'
 import {
@@ -48,6 +49,10 @@ export function toHttpError(err: unknown, log: () => Logger): HttpError {
     else if (!err.expose) log().error({ err }, 'request failed')
     return err
   }
+  if (err instanceof Unavailable) {
+    log().warn({ cause: causeOf(err) }, `request failed: unavailable (${err.message})`)
+    return serviceUnavailable(err.message)
+  }
   const sqlState = sqlStateClass(err)
   if (sqlState === '22') {
     // A value the request carried that the database refused (SQLSTATE class 22: a string
@@ -67,7 +72,7 @@ export function toHttpError(err: unknown, log: () => Logger): HttpError {
   return internalError()
 }
 
-function causeOf(err: HttpError): string | undefined {
+function causeOf(err: Error): string | undefined {
   const cause = (err as { cause?: unknown }).cause
   return cause instanceof Error ? cause.message : undefined
 }

@@ -9,8 +9,8 @@ import { TtlCache } from '../cache/ttl-cache.ts'
 import { openPrivateKey } from '../crypto/key-encryption.ts'
 import type { Database } from '../db/database.ts'
 import { findPublishedKeys, type SigningKeyRow } from '../db/signing-keys.ts'
+import { Unavailable } from '../db/unavailable.ts'
 import { jsonDocument, type PublicDocument } from '../http/documents.ts'
-import { serviceUnavailable } from '../http/errors.ts'
 import { SIGNING_ALGS, type SigningAlg } from './generate.ts'
 import { ensureSigningKeys } from './rotation.ts'
 
@@ -57,10 +57,10 @@ export class KeyStore {
     return this.cache.get(organizationId, () => this.load(organizationId))
   }
 
-  /** The current signer of an algorithm. @throws HttpError 503 when there is none. */
+  /** The current signer of an algorithm. @throws Unavailable (503) when there is none. */
   async signer(organizationId: string, alg: SigningAlg): Promise<Signer> {
     const signer = (await this.forOrganization(organizationId)).signers.get(alg)
-    if (!signer) throw serviceUnavailable(`No ${alg} signing key is available.`)
+    if (!signer) throw new Unavailable(`No ${alg} signing key is available.`)
     return signer
   }
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Database, DatabaseOptions } from '../../../shared/db/database.ts'
+import { Unavailable } from '../../../shared/db/unavailable.ts'
 import { createTestDatabase, runtimeDatabase, type TestDatabase } from '../../support/database.ts'
 import { seedOrganization } from '../../support/seed.ts'
 
@@ -154,10 +155,10 @@ describe('Database', () => {
       expect(rows).toEqual([{ open: true }])
     })
 
-    it('is cut off by the statement timeout with a 503', async () => {
+    it('is cut off by the statement timeout: Unavailable, a 503 to the client', async () => {
       const impatient = connect({ statementTimeoutMs: 50 })
       try {
-        await expect(impatient.statement(org, 'SELECT pg_sleep(1)')).rejects.toMatchObject({ status: 503 })
+        await expect(impatient.statement(org, 'SELECT pg_sleep(1)')).rejects.toBeInstanceOf(Unavailable)
         expect((await impatient.statement(org, 'SELECT 1 AS one')).rows).toEqual([{ one: 1 }])
       } finally {
         await impatient.close()
