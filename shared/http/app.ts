@@ -4,6 +4,7 @@
  * its Route; the pipeline (pipeline.ts) answers it. A route of a plane that is not mounted is
  * never registered, so it answers exactly as an unknown path does.
  */
+import type { IncomingMessage } from 'node:http'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { type Context, Hono } from 'hono'
 import type { Runtime } from '../runtime.ts'
@@ -27,6 +28,9 @@ import { json } from './reply.ts'
 import { dialectOfPath } from './serialize-error.ts'
 
 export type App = Hono
+
+// Every method a route may be asked for that it does not declare (HEAD is GET's).
+const OTHER_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE', 'CONNECT']
 
 export function createApp(runtime: Runtime, routes: readonly RouteEntry[]): App {
   const app = new Hono()
@@ -57,13 +61,15 @@ export function createApp(runtime: Runtime, routes: readonly RouteEntry[]): App 
     })
   }
 
-  // Registered after every method's route, so they only catch the other methods: a CORS
-  // preflight for the public endpoints, 405 with Allow for the rest.
+  // The methods a path does not serve: a CORS preflight for the public endpoints, 405 with
+  // Allow for the rest. Named one by one rather than app.all: a request then matches one
+  // handler, which Hono calls without composing a chain.
   for (const [path, methods] of methodsByPath) {
     const allow = [...methods, ...(methods.has('GET') ? ['HEAD'] : [])]
     const cors = hasPublicCors(path)
     const plane = mounted.find((e) => e.path === path)!.plane
-    app.all(
+    app.on(
+      OTHER_METHODS.filter((m) => !allow.includes(m)),
       path,
       handle(
         runtime,
@@ -106,21 +112,72 @@ function functionRoute(runtime: Runtime, entry: RouteEntry): Route {
     plane: entry.plane,
     dialect: target.dialect,
     cors: hasPublicCors(entry.path),
-    work: async (req, start) => {
-      const ctx = await functionContext(runtime, target, { ...transportFields(req), ...start })
-      return fn.answer(ctx as never)
-    },
+    work: async (req, start) => fn.answer((await functionContext(runtime, target, req, start)) as never),
   }
 }
 
-function transportFields(req: TransportRequest) {
-  return {
-    method: req.method,
-    header: req.header,
-    params: req.params,
-    searchParams: req.searchParams,
-    incoming: req.incoming,
-    raw: req.raw,
+/** A request under @hono/node-server: Node's request, its headers as Node parsed them. */
+class NodeTransport implements TransportRequest {
+  readonly method: string
+  readonly path: string
+  readonly incoming: IncomingMessage
+  readonly raw = undefined
+  readonly #c: Context
+
+  constructor(c: Context, incoming: IncomingMessage) {
+    this.method = incoming.method ?? 'GET'
+    // From Node's request line: c.req would build Hono's request object for it.
+    const url = incoming.url ?? '/'
+    const query = url.indexOf('?')
+    this.path = query === -1 ? url : url.slice(0, query)
+    this.incoming = incoming
+    this.#c = c
+  }
+
+  get remoteAddress(): string | undefined {
+    return this.incoming.socket.remoteAddress
+  }
+
+  header(name: string): string | undefined {
+    return incomingHeader(this.incoming, name)
+  }
+
+  // Hono decodes every parameter on each c.req.param(): asked for only when there are some.
+  params(): Record<string, string> {
+    return this.#c.req.param()
+  }
+
+  searchParams(): URLSearchParams {
+    return new URL(this.#c.req.url).searchParams
+  }
+}
+
+/** A request in process (app.request, `invoke`): a web Request. */
+class WebTransport implements TransportRequest {
+  readonly method: string
+  readonly path: string
+  readonly incoming = undefined
+  readonly raw: Request
+  readonly remoteAddress = undefined
+  readonly #c: Context
+
+  constructor(c: Context) {
+    this.method = c.req.method
+    this.path = c.req.path
+    this.raw = c.req.raw
+    this.#c = c
+  }
+
+  header(name: string): string | undefined {
+    return this.#c.req.header(name)
+  }
+
+  params(): Record<string, string> {
+    return this.#c.req.param()
+  }
+
+  searchParams(): URLSearchParams {
+    return new URL(this.#c.req.url).searchParams
   }
 }
 
@@ -132,32 +189,11 @@ function handle(runtime: Runtime, route: MountedRoute, thrown?: unknown) {
   const work = thrown === undefined ? route : { ...route, work: () => Promise.reject(thrown) }
   return async (c: Context): Promise<Response> => {
     const { incoming, outgoing } = nodeBindings(c)
-    const req: TransportRequest = incoming
-      ? {
-          method: incoming.method ?? 'GET',
-          path: c.req.path,
-          header: (name) => incomingHeader(incoming, name),
-          // Hono decodes every parameter on each c.req.param(): asked for only when there are some.
-          params: () => c.req.param(),
-          searchParams: () => new URL(c.req.url).searchParams,
-          incoming,
-          raw: undefined,
-          remoteAddress: incoming.socket.remoteAddress,
-        }
-      : {
-          method: c.req.method,
-          path: c.req.path,
-          header: (name) => c.req.header(name),
-          params: () => c.req.param(),
-          searchParams: () => new URL(c.req.url).searchParams,
-          incoming: undefined,
-          raw: c.req.raw,
-          remoteAddress: undefined,
-        }
-    const answered = await answerRequest(runtime, work as MountedRoute, req)
+    const req = incoming ? new NodeTransport(c, incoming) : new WebTransport(c)
+    const answered = await answerRequest(runtime, work, req)
     // HEAD: Hono answers it from the GET's Response without its body.
-    if (!outgoing || req.method === 'HEAD') return responseOf(answered)
-    writeAnswer(runtime, route, answered, outgoing)
+    if (!outgoing || req.method === 'HEAD') return responseOf(runtime, route, req, answered)
+    writeAnswer(runtime, route, req, answered, outgoing)
     return RESPONSE_ALREADY_SENT
   }
 }

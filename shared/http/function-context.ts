@@ -6,7 +6,7 @@
  */
 import { type AdminActor, authorizeAdmin } from '../admin/authorize.ts'
 import type { Logger } from '../log.ts'
-import type { RequestMeta } from '../request-scope.ts'
+import type { RequestMeta, TenantDatabase } from '../request-scope.ts'
 import type { Runtime } from '../runtime.ts'
 import type { Organization } from '../tenancy.ts'
 import type { AnyFunction, HandlerContext } from './define-function.ts'
@@ -19,6 +19,7 @@ import {
   unstorable,
   validate,
 } from './parse-request.ts'
+import type { RequestStart, TransportRequest } from './pipeline.ts'
 import { dialectOfPath, type ErrorDialect } from './serialize-error.ts'
 
 const BODYLESS = new Set(['GET', 'HEAD', 'DELETE'])
@@ -41,24 +42,6 @@ export function invocable(fn: AnyFunction): Invocable {
   }
 }
 
-/** A request as the transport (Node or an in-process web Request) presents it. */
-export interface FunctionRequest {
-  readonly method: string
-  /** A request header by lower-case name. */
-  header(name: string): string | undefined
-  /** The path parameters; asked for only when the path has some. */
-  params(): Record<string, string>
-  /** The query string's parameters; asked for only when the function has a query schema. */
-  searchParams(): URLSearchParams
-  /** Node's request, whose body is read directly; undefined in process. */
-  readonly incoming: NodeJS.ReadableStream | undefined
-  /** The web request, whose body is read in process. */
-  readonly raw: Request | undefined
-  readonly meta: RequestMeta
-  /** A logger bound to the request id, made on demand. */
-  log(): Logger
-}
-
 /**
  * The handler context of a request for `target`.
  * @throws HttpError 404 for path parameters no stored value can equal or that fail the
@@ -67,14 +50,15 @@ export interface FunctionRequest {
 export async function functionContext(
   runtime: Runtime,
   target: Invocable,
-  req: FunctionRequest,
+  req: TransportRequest,
+  start: RequestStart,
 ): Promise<HandlerContext<unknown, unknown, unknown>> {
   const { fn, dialect } = target
   const org = await runtime.organizations.resolve(req.header('host'))
   // Authenticate first, then validate: nothing of the request is parsed for a caller who may
   // not call the function.
   const actor = fn.scope
-    ? await authorizeAdmin(req.header('authorization'), { runtime, org, request: req.meta }, fn.scope)
+    ? await authorizeAdmin(req.header('authorization'), { runtime, org, request: start.meta }, fn.scope)
     : undefined
   let params: unknown = target.hasParams ? req.params() : {}
   // A path segment no stored value can equal (a NUL, a lone surrogate) names nothing.
@@ -103,16 +87,14 @@ export async function functionContext(
       dialect,
     )
   }
-  return new Context(body, query, params, org, runtime, req, actor)
+  return new Context(body, query, params, org, runtime, req, start, actor)
 }
 
 /**
- * A handler's context. A class, so that `log`, made on demand, is a getter on the prototype.
- * It was an object literal with a getter of its own, and under the token load every request
- * then stayed alive until a major GC: ~2 MB promoted per scavenge and ~10 ms pauses, against
- * ~0.3 MB and ~3.5 ms now (--trace-gc-nvp). V8 gives a literal's own accessor a hidden class
- * per object, and keeps new hidden classes for a few major GCs; through the getter's closure,
- * each one held its request.
+ * A handler's context. A class, so that what is made on demand (the logger, the request meta,
+ * the tenant database) is a getter on the prototype: an object literal's own accessor gives
+ * every context a hidden class of its own, which V8 keeps for a few major GCs with the whole
+ * request behind it (docs/benchmarks.md).
  */
 class Context implements HandlerContext<unknown, unknown, unknown> {
   readonly body: unknown
@@ -121,12 +103,10 @@ class Context implements HandlerContext<unknown, unknown, unknown> {
   readonly method: string
   readonly org: Organization
   readonly runtime: Runtime
-  readonly db: HandlerContext<unknown, unknown, unknown>['db']
-  readonly request: RequestMeta
-  readonly header: (name: string) => string | undefined
-  readonly #req: FunctionRequest
+  readonly #req: TransportRequest
+  readonly #start: RequestStart
   readonly #actor: AdminActor | undefined
-  #log: Logger | undefined
+  #db: TenantDatabase | undefined
 
   constructor(
     body: unknown,
@@ -134,24 +114,39 @@ class Context implements HandlerContext<unknown, unknown, unknown> {
     params: unknown,
     org: Organization,
     runtime: Runtime,
-    req: FunctionRequest,
+    req: TransportRequest,
+    start: RequestStart,
     actor: AdminActor | undefined,
   ) {
-    this.#actor = actor
     this.body = body
     this.query = query
     this.params = params
     this.method = req.method
     this.org = org
     this.runtime = runtime
-    this.request = req.meta
-    this.header = req.header
     this.#req = req
-    this.db = {
-      transaction: (work, options) => runtime.db.inOrganization(org.id, work, options),
-      query: (text, values) => runtime.db.statement(org.id, text, values),
-      batched: (statement, item) => runtime.db.batched(org.id, statement, item),
+    this.#start = start
+    this.#actor = actor
+  }
+
+  header(name: string): string | undefined {
+    return this.#req.header(name)
+  }
+
+  get request(): RequestMeta {
+    return this.#start.meta
+  }
+
+  get db(): TenantDatabase {
+    if (!this.#db) {
+      const { runtime, org } = this
+      this.#db = {
+        transaction: (work, options) => runtime.db.inOrganization(org.id, work, options),
+        query: (text, values) => runtime.db.statement(org.id, text, values),
+        batched: (statement, item) => runtime.db.batched(org.id, statement, item),
+      }
     }
+    return this.#db
   }
 
   get actor(): AdminActor {
@@ -160,7 +155,6 @@ class Context implements HandlerContext<unknown, unknown, unknown> {
   }
 
   get log(): Logger {
-    this.#log ??= this.#req.log()
-    return this.#log
+    return this.#start.log()
   }
 }

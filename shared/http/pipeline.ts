@@ -39,9 +39,40 @@ export interface TransportRequest {
 
 /** What a route's work is given besides the request. */
 export interface RequestStart {
+  readonly requestId: string
+  /** What the audit trail records of the request; worked out on first use. */
   readonly meta: RequestMeta
   /** A logger bound to the request id, made on demand: most requests never log. */
   log(): Logger
+}
+
+/**
+ * A request's start. A class, so that what is made on demand (meta, log) is a getter or a
+ * method on the prototype: an object literal with its own accessors gets a hidden class of its
+ * own per request, which V8 keeps for a few major GCs with the request behind it.
+ */
+class Start implements RequestStart {
+  readonly requestId: string
+  readonly #runtime: Runtime
+  readonly #req: TransportRequest
+  #meta: RequestMeta | undefined
+  #log: Logger | undefined
+
+  constructor(runtime: Runtime, req: TransportRequest, requestId: string) {
+    this.requestId = requestId
+    this.#runtime = runtime
+    this.#req = req
+  }
+
+  get meta(): RequestMeta {
+    this.#meta ??= requestMeta(this.requestId, this.#req, this.#runtime.config.proxyTrust)
+    return this.#meta
+  }
+
+  log(): Logger {
+    this.#log ??= this.#runtime.log.child({ requestId: this.requestId })
+    return this.#log
+  }
 }
 
 /** A route: what answers a matched request, and how its answers are labelled and dressed. */
@@ -61,16 +92,12 @@ export interface MountedRoute extends Route {
 }
 
 export function mountRoute(runtime: Runtime, route: Route): MountedRoute {
-  const observers = new Map<string, (status: number, seconds: number) => void>()
+  const observers: Record<string, (status: number, seconds: number) => void> = {}
   return {
     ...route,
     observe(method) {
-      let o = observers.get(method)
-      if (!o) {
-        o = runtime.metrics.requests.bind(route.path, route.plane, method)
-        observers.set(method, o)
-      }
-      return o
+      // biome-ignore lint/suspicious/noAssignInExpressions: bound once per method.
+      return (observers[method] ??= runtime.metrics.requests.bind(route.path, route.plane, method))
     },
   }
 }
@@ -82,8 +109,31 @@ export interface Answered {
   /** Header names and values, alternating; Set-Cookie once per cookie. */
   readonly lines: string[]
   readonly requestId: string
-  /** Records the request in the metrics and access log (call once written). */
-  record(status?: number): void
+  /** performance.now() when the request arrived. */
+  readonly started: number
+}
+
+/** Records an answered request in the metrics and access log (once written). */
+export function recordAnswer(
+  runtime: Runtime,
+  route: MountedRoute,
+  req: TransportRequest,
+  answered: Answered,
+  status = answered.status,
+): void {
+  recordRequest(
+    runtime,
+    {
+      started: answered.started,
+      requestId: answered.requestId,
+      method: req.method,
+      path: req.path,
+      route: route.path,
+      plane: route.plane,
+      status,
+    },
+    route.observe(req.method),
+  )
 }
 
 /** Runs `route`'s work for `req` and dresses its reply, or the serialized error it threw. */
@@ -94,37 +144,22 @@ export async function answerRequest(
 ): Promise<Answered> {
   const started = performance.now()
   const requestId = requestIdFrom(req.header('x-request-id'))
-  let logger: Logger | undefined
-  const log = () => {
-    logger ??= runtime.log.child({ requestId })
-    return logger
-  }
-  const meta = requestMeta(requestId, req.header, req.remoteAddress, runtime.config.proxyTrust)
+  const start = new Start(runtime, req, requestId)
   let reply: Reply
   try {
-    reply = await route.work(req, { meta, log })
+    reply = await route.work(req, start)
   } catch (err) {
-    reply = errorParts(toHttpError(err, log), route.dialect)
+    reply = errorParts(
+      toHttpError(err, () => start.log()),
+      route.dialect,
+    )
   }
   return {
     status: reply.status,
     body: reply.body,
     lines: headerLines(reply, requestId, route.cors, runtime.draining),
     requestId,
-    record: (status = reply.status) =>
-      recordRequest(
-        runtime,
-        {
-          started,
-          requestId,
-          method: req.method,
-          path: req.path,
-          route: route.path,
-          plane: route.plane,
-          status,
-        },
-        route.observe(req.method),
-      ),
+    started,
   }
 }
 
@@ -159,12 +194,13 @@ const NO_CONTENT = new Set([204, 304])
 export function writeAnswer(
   runtime: Runtime,
   route: MountedRoute,
+  req: TransportRequest,
   answered: Answered,
   outgoing: ServerResponse<IncomingMessage>,
 ): void {
   try {
     writeLines(outgoing, answered.status, answered.lines, answered.body)
-    answered.record()
+    recordAnswer(runtime, route, req, answered)
   } catch (err) {
     const log = () => runtime.log.child({ requestId: answered.requestId })
     if (outgoing.headersSent) {
@@ -175,7 +211,7 @@ export function writeAnswer(
     const error = errorParts(toHttpError(err, log), route.dialect)
     const lines = headerLines(error, answered.requestId, route.cors, runtime.draining)
     writeLines(outgoing, error.status, lines, error.body)
-    answered.record(error.status)
+    recordAnswer(runtime, route, req, answered, error.status)
   }
 }
 
@@ -196,7 +232,12 @@ function writeLines(
 }
 
 /** An answer as a web Response, for requests answered in process (app.request, `invoke`). */
-export function responseOf(answered: Answered): Response {
+export function responseOf(
+  runtime: Runtime,
+  route: MountedRoute,
+  req: TransportRequest,
+  answered: Answered,
+): Response {
   const headers = new Headers()
   for (let i = 0; i < answered.lines.length; i += 2)
     headers.append(answered.lines[i]!, answered.lines[i + 1]!)
@@ -204,6 +245,6 @@ export function responseOf(answered: Answered): Response {
   // Kept when a HEAD's body is dropped (Hono answers HEAD from the GET's Response).
   if (body !== null) headers.set('content-length', String(Buffer.byteLength(body)))
   const response = new Response(body, { status: answered.status, headers })
-  answered.record()
+  recordAnswer(runtime, route, req, answered)
   return response
 }

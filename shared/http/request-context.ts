@@ -1,7 +1,6 @@
 /**
- * What every request gets, however it is answered (routed through Hono in app.ts, or before it
- * in direct.ts): a request id, what the audit trail records of it, and the metrics and access
- * log line once answered.
+ * What every request gets (pipeline.ts): a request id, what the audit trail records of it, and
+ * the metrics and access log line once answered.
  */
 import { randomUUID } from 'node:crypto'
 import type { RequestMeta } from '../request-scope.ts'
@@ -22,14 +21,13 @@ export function requestIdFrom(given: string | undefined): string {
  */
 export function requestMeta(
   requestId: string,
-  header: (name: string) => string | undefined,
-  remoteAddress: string | undefined,
+  req: { header(name: string): string | undefined; readonly remoteAddress: string | undefined },
   trust: ProxyTrust,
 ): RequestMeta {
   return {
     requestId,
-    ip: clientAddress(header('x-forwarded-for'), remoteAddress, trust),
-    userAgent: header('user-agent'),
+    ip: clientAddress(req.header('x-forwarded-for'), req.remoteAddress, trust),
+    userAgent: req.header('user-agent'),
   }
 }
 
